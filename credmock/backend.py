@@ -1,0 +1,490 @@
+"""The domain: the credential rules over the mock's state. No Flask, no Connexion.
+
+One :class:`CredentialsBackend` per app instance owns all state. Time, randomness and mail
+delivery come in from outside (:class:`Clock`, :class:`TokenSource`, :class:`Outbox`), so
+tests control them. Every public method runs under one lock: the server handles requests on
+several threads, and each rule reads and writes several maps that must change together.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
+
+from email_validator import EmailNotValidError, validate_email
+
+from credmock import exceptions as errors
+from credmock.clock import Clock
+from credmock.mail import build_link, compose
+from credmock.models import (
+    ANONYMOUS,
+    CUSTOMER,
+    PROFILE_EDIT_SCOPE,
+    AccessToken,
+    Customer,
+    EmailToken,
+    TenantState,
+)
+from credmock.outbox import EMAIL_CHANGE, PASSWORD_RESET, Email, Outbox
+from credmock.passwords import hash_password, verify_password
+from credmock.seeding import CustomerSeed, fake_customers, load_fixtures
+from credmock.settings import Settings
+from credmock.token_source import TokenSource
+
+TENANT_PATTERN = re.compile(r"^[a-z][a-z0-9]+$")
+TENANT_LENGTH = range(3, 17)
+ACCESS_TOKEN_LENGTH = 28
+REFRESH_TOKEN_LENGTH = 32
+EMAIL_TOKEN_LENGTH = 64
+# Expired access tokens are remembered this long, so they answer "Access Token expired";
+# after that they are purged and answer "Invalid access token", as unknown ones do.
+EXPIRED_TOKEN_MEMORY = 86_400
+PURGE_INTERVAL = 60
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _locked(method: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with args[0]._lock:  # type: ignore[attr-defined]
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
+def is_valid_tenant(tenant: str) -> bool:
+    return len(tenant) in TENANT_LENGTH and TENANT_PATTERN.match(tenant) is not None
+
+
+def normalise_email(email: str, field: str) -> str:
+    """The address, checked for syntax only (no DNS), or a 400 naming ``field``."""
+    try:
+        return validate_email(email, check_deliverability=False, globally_deliverable=False).normalized
+    except EmailNotValidError as error:
+        raise errors.ValidationFailed.for_field(
+            field, "invalid_format", f"'{field}' is not a valid email address: {error}"
+        ) from None
+
+
+def require_text(value: Any, field: str) -> str:
+    """A required string field of a request body, or a 400 naming it."""
+    if value is None or value == "":
+        raise errors.ValidationFailed.for_field(field, "missing_value", f"'{field}' is required.")
+    if not isinstance(value, str):
+        raise errors.ValidationFailed.for_field(field, "invalid_type", f"'{field}' must be a string.")
+    return value
+
+
+def iso_time(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class CredentialsBackend:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        token_source: TokenSource | None = None,
+        outbox: Outbox | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or Clock(settings.clock_start)
+        self.token_source = token_source or TokenSource(settings.seed)
+        self.outbox = outbox or Outbox(settings.outbox_capacity)
+        self._lock = threading.RLock()
+        self._fixture_tenants, self._fixture_customers = (
+            load_fixtures(settings.fixtures_path) if settings.fixtures_path else ([], [])
+        )
+        self.reset()
+
+    # State ------------------------------------------------------------------------------------
+
+    @_locked
+    def reset(self) -> None:
+        """Back to the fixtures: customers as loaded, no tokens, empty outbox, clock as started."""
+        self.clock.reset()
+        self.token_source.reset()
+        self.outbox.clear()
+        self.tenants: dict[str, TenantState] = {}
+        self.access_tokens: dict[str, AccessToken] = {}
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> access token value
+        self._last_purge = self.clock.now()
+        for tenant in self._fixture_tenants:
+            self._tenant(tenant)
+        for seed in self._fixture_customers:
+            self._add_customer(seed)
+        fake_seed = self.token_source.integer()
+        for tenant in self._fixture_tenants or ["demo"]:
+            for seed in fake_customers(tenant, self.settings.fake_customers, fake_seed):
+                self._add_customer(seed)
+
+    def _tenant(self, name: str) -> TenantState:
+        state = self.tenants.get(name)
+        if state is None:
+            state = self.tenants[name] = TenantState(name)
+        return state
+
+    def _now(self) -> float:
+        now = self.clock.now()
+        if now - self._last_purge >= PURGE_INTERVAL:
+            self._purge(now)
+        return now
+
+    def _purge(self, now: float) -> None:
+        """Forget expired email tokens and access tokens long expired: memory stays bounded."""
+        self._last_purge = now
+        for value in [v for v, t in self.access_tokens.items() if t.expires_at + EXPIRED_TOKEN_MEMORY <= now]:
+            self._forget_access_token(value)
+        for state in self.tenants.values():
+            for value in [v for v, t in state.email_tokens.items() if t.expires_at <= now]:
+                self._spend_email_token(state, value)
+
+    @staticmethod
+    def validate_tenant(tenant: str) -> None:
+        if not is_valid_tenant(tenant):
+            raise errors.InvalidTenant()
+
+    # Customers --------------------------------------------------------------------------------
+
+    def _add_customer(self, seed: CustomerSeed) -> Customer:
+        self.validate_tenant(seed.tenant)
+        state = self._tenant(seed.tenant)
+        email = normalise_email(seed.email, "email")
+        if state.customer_by_email(email):
+            raise errors.EmailAlreadyUsed(f"The email '{email}' is already used in tenant '{seed.tenant}'.")
+        self._check_password_policy(seed.password, "password")
+        customer_id = seed.id or self._new_customer_id(state)
+        if customer_id in state.customers:
+            raise errors.Conflict(f"A customer with id '{customer_id}' exists in tenant '{seed.tenant}'.")
+        customer = Customer(
+            id=customer_id,
+            tenant=seed.tenant,
+            email=email,
+            contact_email=seed.contact_email or email,
+            password_hash=hash_password(seed.password, self.token_source.salt()),
+            first_name=seed.first_name,
+            last_name=seed.last_name,
+        )
+        state.customers[customer.id] = customer
+        state.customer_ids_by_email[email.casefold()] = customer.id
+        return customer
+
+    def _new_customer_id(self, state: TenantState) -> str:
+        while True:
+            candidate = self.token_source.digits(8).lstrip("0") or "0"
+            if candidate not in state.customers:
+                return candidate
+
+    @_locked
+    def create_customer(
+        self,
+        tenant: str,
+        email: Any,
+        password: Any,
+        *,
+        first_name: str = "",
+        last_name: str = "",
+        contact_email: str | None = None,
+    ) -> Customer:
+        email = require_text(email, "email")
+        password = require_text(password, "password")
+        if contact_email is not None:
+            contact_email = normalise_email(contact_email, "contactEmail")
+        return self._add_customer(
+            CustomerSeed(tenant, email, password, first_name or "", last_name or "", contact_email)
+        )
+
+    @_locked
+    def list_customers(self, tenant: str) -> list[Customer]:
+        self.validate_tenant(tenant)
+        return list(self._tenant(tenant).customers.values())
+
+    @_locked
+    def get_customer(self, tenant: str, customer_id: str) -> Customer:
+        customer = self._tenant(tenant).customers.get(customer_id)
+        if customer is None:
+            raise errors.NotFound(f"Customer '{customer_id}' not found in tenant '{tenant}'.")
+        return customer
+
+    def _check_password_policy(self, password: str, field: str) -> None:
+        minimum = self.settings.password_min_length
+        if len(password) < minimum:
+            raise errors.PasswordPolicyViolation(
+                f"The password must have at least {minimum} characters.",
+                [errors.FieldProblem(field, "too_short", f"At least {minimum} characters are required.")],
+            )
+
+    # Access tokens ----------------------------------------------------------------------------
+
+    def _issue_access_token(
+        self,
+        tenant: str,
+        kind: str,
+        lifetime: int,
+        *,
+        customer_id: str | None = None,
+        scopes: Iterable[str] = (),
+        session_id: str | None = None,
+    ) -> AccessToken:
+        now = self._now()
+        token = AccessToken(
+            value=self.token_source.token(ACCESS_TOKEN_LENGTH),
+            tenant=tenant,
+            kind=kind,
+            issued_at=now,
+            expires_at=now + lifetime,
+            session_id=session_id or self.token_source.uuid(),
+            customer_id=customer_id,
+            scopes=tuple(scopes),
+            refresh_token=self.token_source.token(REFRESH_TOKEN_LENGTH),
+        )
+        self.access_tokens[token.value] = token
+        self.refresh_tokens[token.refresh_token] = token.value
+        return token
+
+    def _forget_access_token(self, value: str) -> None:
+        token = self.access_tokens.pop(value, None)
+        if token and token.refresh_token:
+            self.refresh_tokens.pop(token.refresh_token, None)
+
+    @_locked
+    def issue_anonymous_token(self, tenant: str, *, session_id: str | None = None) -> AccessToken:
+        self.validate_tenant(tenant)
+        self._tenant(tenant)
+        return self._issue_access_token(
+            tenant, ANONYMOUS, self.settings.anonymous_token_lifetime, session_id=session_id
+        )
+
+    @_locked
+    def issue_customer_token(
+        self,
+        tenant: str,
+        email: Any,
+        *,
+        password: Any = None,
+        scopes: Iterable[str] | None = None,
+        lifetime: int | None = None,
+    ) -> AccessToken:
+        """A customer token for the customer with this login email; the password is checked
+        when given (as a login does), skipped when None (as the mock API allows)."""
+        self.validate_tenant(tenant)
+        email = require_text(email, "email")
+        customer = self._tenant(tenant).customer_by_email(email)
+        if password is not None:
+            password = require_text(password, "password")
+            if customer is None or not verify_password(password, customer.password_hash):
+                raise errors.InvalidCredentials()
+        elif customer is None:
+            raise errors.NotFound(f"No customer with the email '{email}' in tenant '{tenant}'.")
+        return self._issue_access_token(
+            tenant,
+            CUSTOMER,
+            lifetime or self.settings.customer_token_lifetime,
+            customer_id=customer.id,
+            scopes=self.settings.default_customer_scopes if scopes is None else scopes,
+        )
+
+    @_locked
+    def authenticate(self, raw_token: str, tenant: str, *, customer_required: bool) -> AccessToken:
+        """The live access token ``raw_token`` for a request to ``tenant``.
+
+        401 when it is unknown, revoked or expired; 400 when the tenant is malformed; 403 when
+        it belongs to another tenant, or is anonymous where a customer token is needed.
+        """
+        token = self.access_tokens.get(raw_token)
+        if token is None:
+            raise errors.InvalidAccessToken()
+        if token.expires_at <= self._now():
+            raise errors.ExpiredAccessToken()
+        if token.tenant != tenant:
+            self.validate_tenant(tenant)
+            raise errors.TenantMismatch()
+        if customer_required and token.kind != CUSTOMER:
+            raise errors.CustomerTokenRequired()
+        return token
+
+    @_locked
+    def revoke_access_token(self, value: str) -> None:
+        self._forget_access_token(value)
+
+    def _revoke_customer_tokens(self, tenant: str, customer_id: str) -> None:
+        for value in [
+            v for v, t in self.access_tokens.items() if t.tenant == tenant and t.customer_id == customer_id
+        ]:
+            self._forget_access_token(value)
+
+    def _customer_of(self, token: AccessToken) -> Customer:
+        customer = self._tenant(token.tenant).customers.get(token.customer_id or "")
+        if customer is None:  # the customer is gone: the token means nothing any more
+            raise errors.InvalidAccessToken()
+        return customer
+
+    # Email tokens -----------------------------------------------------------------------------
+
+    def _issue_email_token(
+        self, customer: Customer, purpose: str, lifetime: int, *, to: str, **binding: Any
+    ) -> EmailToken:
+        """A new one-time token, replacing the customer's previous one of the same purpose,
+        and the email that carries it."""
+        state = self._tenant(customer.tenant)
+        previous = state.live_email_tokens.get((customer.id, purpose))
+        if previous:
+            self._spend_email_token(state, previous)
+        now = self._now()
+        token = EmailToken(
+            value=self.token_source.token(EMAIL_TOKEN_LENGTH),
+            tenant=customer.tenant,
+            customer_id=customer.id,
+            purpose=purpose,
+            expires_at=now + lifetime,
+            **binding,
+        )
+        state.email_tokens[token.value] = token
+        state.live_email_tokens[(customer.id, purpose)] = token.value
+        template = (
+            self.settings.password_reset_link
+            if purpose == PASSWORD_RESET
+            else self.settings.email_change_link
+        )
+        link = build_link(template, tenant=customer.tenant, token=token.value, email=to)
+        name = " ".join(part for part in (customer.first_name, customer.last_name) if part)
+        subject, body = compose(purpose, name=name, token=token.value, link=link, lifetime_seconds=lifetime)
+        self.outbox.send(
+            Email(
+                id=self.token_source.uuid(),
+                tenant=customer.tenant,
+                to=to,
+                kind=purpose,
+                subject=subject,
+                body=body,
+                token=token.value,
+                link=link,
+                customer_id=customer.id,
+                sent_at=now,
+            )
+        )
+        return token
+
+    def _take_email_token(self, tenant: str, value: Any, purpose: str) -> tuple[TenantState, EmailToken]:
+        """The live token of ``purpose``, or 400 when unknown, spent, expired or of another tenant."""
+        value = require_text(value, "token")
+        state = self._tenant(tenant)
+        token = state.email_tokens.get(value)
+        if token is None or token.purpose != purpose:
+            raise errors.InvalidEmailToken()
+        if token.expires_at <= self._now():
+            self._spend_email_token(state, value)
+            raise errors.InvalidEmailToken()
+        return state, token
+
+    @staticmethod
+    def _spend_email_token(state: TenantState, value: str) -> None:
+        token = state.email_tokens.pop(value, None)
+        if token and state.live_email_tokens.get((token.customer_id, token.purpose)) == value:
+            del state.live_email_tokens[(token.customer_id, token.purpose)]
+
+    # The five operations ----------------------------------------------------------------------
+
+    @_locked
+    def request_password_reset(self, tenant: str, email: Any) -> None:
+        """Email a reset token to a known customer; say nothing about unknown emails."""
+        email = require_text(email, "email")
+        customer = self._tenant(tenant).customer_by_email(email)
+        if customer is None:
+            return
+        self._issue_email_token(
+            customer, PASSWORD_RESET, self.settings.password_reset_token_lifetime, to=customer.email
+        )
+
+    @_locked
+    def reset_password(self, tenant: str, token: Any, password: Any) -> None:
+        password = require_text(password, "password")
+        state, email_token = self._take_email_token(tenant, token, PASSWORD_RESET)
+        self._check_password_policy(password, "password")
+        customer = state.customers[email_token.customer_id]
+        customer.password_hash = hash_password(password, self.token_source.salt())
+        self._spend_email_token(state, email_token.value)
+        self._revoke_customer_tokens(tenant, customer.id)
+
+    @_locked
+    def change_password(self, access_token: AccessToken, current_password: Any, new_password: Any) -> None:
+        current_password = require_text(current_password, "currentPassword")
+        new_password = require_text(new_password, "newPassword")
+        customer = self._customer_of(access_token)
+        if not verify_password(current_password, customer.password_hash):
+            raise errors.WrongCurrentPassword()
+        self._check_password_policy(new_password, "newPassword")
+        customer.password_hash = hash_password(new_password, self.token_source.salt())
+
+    @_locked
+    def request_email_change(
+        self,
+        access_token: AccessToken,
+        email: Any,
+        password: Any,
+        new_email: Any,
+        sync_contact_email: Any = False,
+    ) -> None:
+        """Email a confirmation token to ``new_email``; nothing changes until it is confirmed."""
+        if PROFILE_EDIT_SCOPE not in access_token.scopes:
+            raise errors.MissingScope(PROFILE_EDIT_SCOPE)
+        email = require_text(email, "email")
+        password = require_text(password, "password")
+        new_email = normalise_email(require_text(new_email, "newEmail"), "newEmail")
+        if not isinstance(sync_contact_email, bool):
+            raise errors.ValidationFailed.for_field(
+                "syncContactEmail", "invalid_type", "'syncContactEmail' must be a boolean."
+            )
+        customer = self._customer_of(access_token)
+        if email.casefold() != customer.email.casefold() or not verify_password(
+            password, customer.password_hash
+        ):
+            raise errors.InvalidCredentials()
+        if new_email.casefold() == customer.email.casefold():
+            raise errors.SameEmail(
+                details=[errors.FieldProblem("newEmail", "same_value", errors.SameEmail.default_message)]
+            )
+        self._ensure_email_free(access_token.tenant, new_email, customer.id)
+        self._issue_email_token(
+            customer,
+            EMAIL_CHANGE,
+            self.settings.email_change_token_lifetime,
+            to=new_email,
+            new_email=new_email,
+            sync_contact_email=sync_contact_email,
+        )
+
+    @_locked
+    def confirm_email_change(self, tenant: str, token: Any) -> Customer:
+        state, email_token = self._take_email_token(tenant, token, EMAIL_CHANGE)
+        self._spend_email_token(state, email_token.value)
+        customer = state.customers[email_token.customer_id]
+        new_email = email_token.new_email or ""
+        self._ensure_email_free(tenant, new_email, customer.id)
+        del state.customer_ids_by_email[customer.email.casefold()]
+        state.customer_ids_by_email[new_email.casefold()] = customer.id
+        customer.email = new_email
+        if email_token.sync_contact_email:
+            customer.contact_email = new_email
+        return customer
+
+    def _ensure_email_free(self, tenant: str, email: str, customer_id: str) -> None:
+        owner = self._tenant(tenant).customer_by_email(email)
+        if owner is not None and owner.id != customer_id:
+            raise errors.EmailAlreadyUsed(
+                f"The email '{email}' is already used by another customer.",
+                [errors.FieldProblem("newEmail", "already_used", "This email is already used.")],
+            )
+
+    # Clock ------------------------------------------------------------------------------------
+
+    @_locked
+    def advance_clock(self, seconds: float) -> float:
+        return self.clock.advance(seconds)

@@ -1,0 +1,148 @@
+"""The ``credmock`` command: ``credmock serve`` (and further subcommands registered below)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from credmock.settings import Settings
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
+    fixtures = None if arguments.no_fixtures else (arguments.fixtures or Settings().fixtures_path)
+    return Settings(
+        fixtures_path=fixtures,
+        seed=arguments.seed,
+        fake_customers=arguments.fake_customers,
+        password_min_length=arguments.password_min_length,
+        password_reset_token_lifetime=arguments.reset_token_lifetime,
+        email_change_token_lifetime=arguments.email_change_token_lifetime,
+        password_reset_link=arguments.reset_link,
+        email_change_link=arguments.email_change_link,
+        outbox_capacity=arguments.outbox_capacity,
+        validate_responses=arguments.validate_responses,
+    )
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that shape the mock's state and rules (shared by every way of starting it)."""
+    defaults = Settings()
+    group = parser.add_argument_group("state and rules")
+    group.add_argument(
+        "--fixtures",
+        type=Path,
+        help="YAML file of tenants and customers (default: the bundled fixtures)",
+    )
+    group.add_argument("--no-fixtures", action="store_true", help="start with no customers")
+    group.add_argument("--seed", type=int, help="seed tokens, ids and fake customers: same seed, same run")
+    group.add_argument(
+        "--fake-customers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N Faker customers to each tenant",
+    )
+    group.add_argument("--password-min-length", type=int, default=defaults.password_min_length)
+    group.add_argument(
+        "--reset-token-lifetime",
+        type=int,
+        default=defaults.password_reset_token_lifetime,
+        metavar="SECONDS",
+    )
+    group.add_argument(
+        "--email-change-token-lifetime",
+        type=int,
+        default=defaults.email_change_token_lifetime,
+        metavar="SECONDS",
+    )
+    group.add_argument(
+        "--reset-link",
+        default=defaults.password_reset_link,
+        metavar="TEMPLATE",
+        help="link in reset emails; {tenant}, {token} and {email} are filled in",
+    )
+    group.add_argument("--email-change-link", default=defaults.email_change_link, metavar="TEMPLATE")
+    group.add_argument("--outbox-capacity", type=int, default=defaults.outbox_capacity, metavar="N")
+    group.add_argument(
+        "--validate-responses",
+        action="store_true",
+        help="check every response against the contract (slower)",
+    )
+
+
+def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
+    backend = app.backend
+    lines = [f"credmock serving the Emporix credentials contract on {url}"]
+    for name, state in sorted(backend.tenants.items()):
+        emails = ", ".join(sorted(customer.email for customer in state.customers.values())[:5])
+        more = len(state.customers) - 5
+        suffix = f", +{more} more" if more > 0 else ""
+        lines.append(f"  tenant {name}: {len(state.customers)} customers ({emails}{suffix})")
+    lines += [
+        f"  outbox:      {url}/_mock/outbox  (newest: {url}/_mock/outbox/latest)",
+        f"  tokens:      POST {url}/_mock/tokens",
+        f"  reset state: POST {url}/_mock/reset",
+    ]
+    return "\n".join(lines)
+
+
+def serve(arguments: argparse.Namespace) -> int:
+    import uvicorn
+
+    from credmock.app import create_app
+    from credmock.seeding import FixtureError
+
+    try:
+        app = create_app(settings_from_arguments(arguments))
+    except (FixtureError, ValueError) as error:
+        print(f"credmock: {error}", file=sys.stderr)
+        return 2
+    host = f"[{arguments.host}]" if ":" in arguments.host else arguments.host
+    print(banner(f"http://{host}:{arguments.port}", app), flush=True)
+    uvicorn.run(
+        app,
+        host=arguments.host,
+        port=arguments.port,
+        log_level=arguments.log_level,
+        access_log=arguments.access_log,
+    )
+    return 0
+
+
+def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser("serve", help="serve the mock")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+    add_settings_arguments(parser)
+    parser.set_defaults(run=serve)
+
+
+# Each subcommand module contributes one function that adds its parser.
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_command]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="credmock", description="Stateful mock of the Emporix credentials API"
+    )
+    subcommands = parser.add_subparsers(dest="command", required=True)
+    for add_command in SUBCOMMANDS:
+        add_command(subcommands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    return arguments.run(arguments)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""One exception class per API error. Each knows its HTTP status and the body the real service
+sends: 400/403/404 the contract's ``ErrorMessage``, 401 Apigee's ``fault``.
+
+The domain raises these; one error handler in :mod:`credmock.app` turns them into responses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One entry of ``ErrorMessage.details``."""
+
+    field: str
+    type: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "type": self.type, "message": self.message}
+
+
+class ApiError(Exception):
+    """An error answered in the contract's ``ErrorMessage`` shape."""
+
+    status: ClassVar[int] = 400
+    error_type: ClassVar[str] = "bad_request"
+    default_message: ClassVar[str] = "The request is not valid."
+
+    def __init__(self, message: str | None = None, details: list[FieldProblem] | None = None):
+        self.message = message or self.default_message
+        self.details = details or []
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": self.status, "type": self.error_type, "message": self.message}
+        if self.details:
+            body["details"] = [detail.to_dict() for detail in self.details]
+        return body
+
+
+# 400 ------------------------------------------------------------------------------------------
+
+
+class BadRequest(ApiError):
+    """The request cannot be read: malformed JSON, a wrong content type, undecodable bytes."""
+
+
+class ValidationFailed(ApiError):
+    error_type = "validation_violation"
+    default_message = "The request body is not valid."
+
+    @classmethod
+    def for_field(cls, field: str, problem_type: str, message: str) -> ValidationFailed:
+        return cls(message, [FieldProblem(field, problem_type, message)])
+
+
+class InvalidTenant(ApiError):
+    default_message = "The tenant information provided with the request is not valid."
+
+
+class InvalidEmailToken(ApiError):
+    error_type = "invalid_token"
+    default_message = "The token is invalid, expired or has already been used."
+
+
+class WrongCurrentPassword(ApiError):
+    error_type = "invalid_password"
+    default_message = "The current password is not correct."
+
+
+class InvalidCredentials(ApiError):
+    error_type = "invalid_credentials"
+    default_message = "The email or password is not correct."
+
+
+class PasswordPolicyViolation(ApiError):
+    error_type = "validation_violation"
+
+
+class EmailAlreadyUsed(ApiError):
+    error_type = "email_already_used"
+
+
+class SameEmail(ApiError):
+    error_type = "validation_violation"
+    default_message = "The new email must differ from the current login email."
+
+
+# 401: Apigee's fault body ----------------------------------------------------------------------
+
+
+class AccessTokenError(Exception):
+    """A missing, malformed, unknown, revoked or expired access token: Apigee answers 401."""
+
+    status: ClassVar[int] = 401
+    faultstring: ClassVar[str] = "Invalid access token"
+    errorcode: ClassVar[str] = "oauth.v2.InvalidAccessToken"
+
+    def body(self) -> dict[str, Any]:
+        return {"fault": {"faultstring": self.faultstring, "detail": {"errorcode": self.errorcode}}}
+
+
+class InvalidAccessToken(AccessTokenError):
+    pass
+
+
+class ExpiredAccessToken(AccessTokenError):
+    faultstring = "Access Token expired"
+    errorcode = "keymanagement.service.access_token_expired"
+
+
+# 403 ------------------------------------------------------------------------------------------
+
+
+class Forbidden(ApiError):
+    status = 403
+    error_type = "forbidden"
+    default_message = "User not authorized."
+
+
+class TenantMismatch(Forbidden):
+    default_message = "The access token was not issued for this tenant."
+
+
+class CustomerTokenRequired(Forbidden):
+    default_message = "This operation needs a customer access token."
+
+
+class MissingScope(Forbidden):
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"User not authorized: the access token lacks the scope '{scope}'.")
+
+
+# Other statuses of the mock's own API and of unknown routes ----------------------------------------
+
+
+class NotFound(ApiError):
+    status = 404
+    error_type = "resource_not_found"
+    default_message = "Not found."
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    error_type = "method_not_allowed"
+    default_message = "This method is not allowed on this path."
+
+
+class Conflict(ApiError):
+    status = 409
+    error_type = "conflict_resource"
+
+
+class InternalError(ApiError):
+    status = 500
+    error_type = "internal_error"
+    default_message = "The mock failed on this request; the server log has the traceback."

@@ -1,0 +1,54 @@
+"""How bearer tokens are checked: wired into Connexion at load time, never written in the spec.
+
+The contract names two bearer schemes, ``AnonymousAccessToken`` and ``CustomerAccessToken``.
+Connexion hands a security handler only the scheme's definition, not its name, so the handler
+built here recognises each scheme by its definition within one spec.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from connexion.security import BearerSecurityHandler
+
+from credmock.backend import CredentialsBackend
+
+CUSTOMER_SCHEME = "CustomerAccessToken"
+ANONYMOUS_SCHEME = "AnonymousAccessToken"
+
+
+def _definition_key(definition: dict[str, Any]) -> str:
+    return json.dumps(definition, sort_keys=True)
+
+
+def security_map(backend: CredentialsBackend, spec: dict[str, Any]) -> dict[str, type]:
+    """Connexion's ``security_map`` for one spec: its bearer schemes checked by ``backend``."""
+    customer_required_by_definition: dict[str, bool] = {}
+    for name, definition in spec.get("components", {}).get("securitySchemes", {}).items():
+        if definition.get("scheme", "").lower() != "bearer":
+            continue
+        key = _definition_key(definition)
+        if key in customer_required_by_definition:
+            raise ValueError(f"security scheme {name} is defined exactly like another bearer scheme")
+        customer_required_by_definition[key] = name == CUSTOMER_SCHEME
+
+    def verifier(customer_required: bool) -> Callable[..., dict[str, Any]]:
+        def verify_bearer_token(token: str, request: Any) -> dict[str, Any]:
+            tenant = request.path_params.get("tenant") or request.query_params.get("tenant") or ""
+            access_token = backend.authenticate(token, tenant, customer_required=customer_required)
+            return {
+                "sub": access_token.customer_id or ANONYMOUS_SCHEME,
+                "scope": list(access_token.scopes),
+                "access_token": access_token,
+            }
+
+        return verify_bearer_token
+
+    class BackendBearerSecurityHandler(BearerSecurityHandler):
+        def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+            customer_required = customer_required_by_definition.get(_definition_key(security_scheme), True)
+            return verifier(customer_required)
+
+    return {"bearer": BackendBearerSecurityHandler}

@@ -1,0 +1,97 @@
+"""Reading the fixtures file and making fake customers: the state a reset returns to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class FixtureError(ValueError):
+    """The fixtures file cannot be used; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class CustomerSeed:
+    tenant: str
+    email: str
+    password: str
+    first_name: str = ""
+    last_name: str = ""
+    contact_email: str | None = None
+    id: str | None = None
+
+
+def load_fixtures(path: Path) -> tuple[list[str], list[CustomerSeed]]:
+    """Tenants and customers of a fixtures file::
+
+    tenants:
+      demo:
+        customers:
+          - {email: alice@example.com, password: alice-pass-1, firstName: Alice}
+    """
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise FixtureError(f"{path}: cannot read fixtures: {error}") from None
+    tenants = document.get("tenants") if isinstance(document, dict) else None
+    if not isinstance(tenants, dict):
+        raise FixtureError(f"{path}: expected a mapping 'tenants: {{name: {{customers: [...]}}}}'")
+    seeds: list[CustomerSeed] = []
+    for tenant, content in tenants.items():
+        customers = (content or {}).get("customers", []) if isinstance(content, dict) else None
+        if not isinstance(customers, list):
+            raise FixtureError(f"{path}: tenant {tenant!r}: 'customers' must be a list")
+        for index, entry in enumerate(customers):
+            seeds.append(_customer_seed(path, str(tenant), index, entry))
+    return [str(tenant) for tenant in tenants], seeds
+
+
+def _customer_seed(path: Path, tenant: str, index: int, entry: Any) -> CustomerSeed:
+    where = f"{path}: tenants.{tenant}.customers[{index}]"
+    if not isinstance(entry, dict):
+        raise FixtureError(f"{where}: expected a mapping")
+    for required in ("email", "password"):
+        if not isinstance(entry.get(required), str) or not entry[required]:
+            raise FixtureError(f"{where}: '{required}' is required")
+    return CustomerSeed(
+        tenant=tenant,
+        email=entry["email"],
+        password=entry["password"],
+        first_name=str(entry.get("firstName", "")),
+        last_name=str(entry.get("lastName", "")),
+        contact_email=entry.get("contactEmail"),
+        id=str(entry["id"]) if entry.get("id") is not None else None,
+    )
+
+
+FAKE_CUSTOMER_PASSWORD = "password123"
+
+
+def fake_customers(tenant: str, count: int, seed: int) -> list[CustomerSeed]:
+    """``count`` customers from Faker; the same seed gives the same customers.
+
+    They all share the password ``FAKE_CUSTOMER_PASSWORD``, so any of them can log in.
+    """
+    if count <= 0:
+        return []
+    from faker import Faker  # imported here: Faker is slow to import and most runs need none
+
+    faker = Faker()
+    faker.seed_instance(seed)
+    seeds = []
+    for number in range(1, count + 1):
+        first, last = faker.first_name(), faker.last_name()
+        email = f"{first}.{last}.{number}@{faker.free_email_domain()}".lower()
+        seeds.append(
+            CustomerSeed(
+                tenant=tenant,
+                email=email,
+                password=FAKE_CUSTOMER_PASSWORD,
+                first_name=first,
+                last_name=last,
+            )
+        )
+    return seeds

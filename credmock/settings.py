@@ -1,0 +1,36 @@
+"""Settings of one mock instance; the CLI and the pytest plugin build them, the app factory reads them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from credmock.models import DEFAULT_CUSTOMER_SCOPES
+
+
+def default_fixtures_path() -> Path:
+    return Path(str(resources.files("credmock.fixtures").joinpath("customers.yaml")))
+
+
+@dataclass(frozen=True)
+class Settings:
+    fixtures_path: Path | None = field(default_factory=default_fixtures_path)
+    seed: int | None = None
+    fake_customers: int = 0
+    # Seconds since the epoch the clock starts at; None follows the system time.
+    clock_start: float | None = None
+
+    anonymous_token_lifetime: int = 3599
+    customer_token_lifetime: int = 2591999
+    refresh_token_lifetime: int = 86399
+    password_reset_token_lifetime: int = 3600
+    email_change_token_lifetime: int = 3600
+    default_customer_scopes: tuple[str, ...] = DEFAULT_CUSTOMER_SCOPES
+    password_min_length: int = 6
+
+    outbox_capacity: int = 10_000
+    password_reset_link: str = "http://localhost:3000/reset-password?tenant={tenant}&token={token}"
+    email_change_link: str = "http://localhost:3000/confirm-email?tenant={tenant}&token={token}"
+
+    validate_responses: bool = False

@@ -1,0 +1,96 @@
+"""Shared test fixtures.
+
+``client`` is the in-process test client of a fresh app, with Connexion's response validation
+on, wrapped so that every response it returns is also checked against the OpenAPI document
+that describes its path (contract or mock API): a test fails on any non-conforming response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from credmock.app import CONTRACT_SPEC, MOCK_API_SPEC, CredmockApp, create_app, load_spec
+from credmock.contract import ContractChecker
+from credmock.settings import Settings
+
+TENANT = "demo"
+ALICE = {"email": "alice@example.com", "password": "alice-pass-1", "id": "10000001"}
+BOB = {"email": "bob@example.com", "password": "bob-pass-2", "id": "10000002"}
+DAVE_OF_ACME = {"email": "dave@acme.example", "password": "dave-pass-4", "id": "20000001"}
+
+
+@pytest.fixture(scope="session")
+def checkers() -> list[ContractChecker]:
+    return [ContractChecker(load_spec(name)) for name in (CONTRACT_SPEC, MOCK_API_SPEC)]
+
+
+class ContractClient:
+    """The app's test client; each response is checked against the document describing it."""
+
+    def __init__(self, app: CredmockApp, checkers: list[ContractChecker]) -> None:
+        self._client = app.test_client()
+        self._checkers = checkers
+        self.app = app
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        response = self._client.request(method, url, **kwargs)
+        for checker in self._checkers:
+            if checker.describes(method, url):
+                violations = checker.check_httpx(response)
+                assert not violations, f"{method} {url} -> {response.status_code}: {violations}"
+        assert response.status_code < 500, f"{method} {url} -> {response.status_code} {response.text}"
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", url, **kwargs)
+
+    # Helpers a test reads better with -----------------------------------------------------
+
+    def anonymous_token(self, tenant: str = TENANT) -> str:
+        response = self.post("/_mock/tokens", json={"tenant": tenant, "kind": "anonymous"})
+        assert response.status_code == 201, response.text
+        return response.json()["access_token"]
+
+    def customer_token(self, email: str = ALICE["email"], tenant: str = TENANT, **extra: Any) -> str:
+        response = self.post(
+            "/_mock/tokens", json={"tenant": tenant, "kind": "customer", "email": email, **extra}
+        )
+        assert response.status_code == 201, response.text
+        return response.json()["access_token"]
+
+    def latest_email(self, **filters: str) -> dict[str, Any]:
+        response = self.get("/_mock/outbox/latest", params=filters)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def outbox(self, **filters: str) -> list[dict[str, Any]]:
+        return self.get("/_mock/outbox", params=filters).json()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(validate_responses=True, seed=1234)
+
+
+@pytest.fixture
+def app(settings: Settings) -> CredmockApp:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: CredmockApp, checkers: list[ContractClient]) -> Iterator[ContractClient]:
+    yield ContractClient(app, checkers)
