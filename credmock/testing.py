@@ -1,0 +1,138 @@
+"""Running a live credmock for tests: in a background thread, or as the ``credmock`` command.
+
+Both give a base URL on a free loopback port and stop cleanly; the pytest plugin and the
+flow, concurrency and browser tests use them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from types import TracebackType
+
+import httpx
+import uvicorn
+
+from credmock.app import CredmockApp, create_app
+from credmock.settings import Settings
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_healthy(base_url: str, timeout: float = 20.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"credmock exited with {process.returncode} before serving")
+        try:
+            if httpx.get(f"{base_url}/_mock/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"credmock at {base_url} did not become healthy within {timeout} s")
+
+
+class LiveServer:
+    """A credmock app served by uvicorn in a daemon thread of this process."""
+
+    def __init__(
+        self, settings: Settings | None = None, *, app: CredmockApp | None = None, host: str = "127.0.0.1"
+    ):
+        self.app = app or create_app(settings or Settings())
+        self.host = host
+        self._socket = socket.socket()
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, 0))
+        self.port = self._socket.getsockname()[1]
+        self.base_url = f"http://{host}:{self.port}"
+        self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", access_log=False))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True, name="credmock-live"
+        )
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the live credmock server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+class ServerProcess:
+    """``credmock serve`` started as a user starts it, in a child process."""
+
+    def __init__(self, arguments: Sequence[str] = (), *, host: str = "127.0.0.1", port: int | None = None):
+        self.port = port or free_port(host)
+        self.base_url = f"http://{host}:{self.port}"
+        self.command = [
+            sys.executable,
+            "-m",
+            "credmock.cli",
+            "serve",
+            "--host",
+            host,
+            "--port",
+            str(self.port),
+            *arguments,
+        ]
+        self.process: subprocess.Popen[str] | None = None
+        self.output = ""
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        self.process = subprocess.Popen(
+            self.command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            wait_until_healthy(self.base_url, timeout, self.process)
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> str:
+        """Stop the server; returns everything it printed."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.terminate()
+            try:
+                self.output, _ = self.process.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.output, _ = self.process.communicate()
+            self.process = None
+        return self.output
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
