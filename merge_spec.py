@@ -38,6 +38,8 @@ HEADER = (
 )
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 TEMPLATE_PARAMETER = re.compile(r"{([^{}]+)}")
+NOT_VALID_UNDER = re.compile(r"^.* (is not valid under any of .*)$")
+MAX_REASON = 200  # characters of a validation message: some quote a whole schema
 
 TENANT_PARAMETER: dict[str, Any] = {
     "name": "tenant",
@@ -68,7 +70,39 @@ def load_fragment(path: Path) -> dict[str, Any]:
         raise MergeError(f"{path}: 'openapi' must be a 3.0.x version, got {version!r}")
     if not isinstance(document.get("paths"), dict) or not document["paths"]:
         raise MergeError(f"{path}: no 'paths' to merge")
+    _check_structure(path, document)
     return document
+
+
+def _check_structure(path: Path, document: dict[str, Any]) -> None:
+    """The shapes the merge relies on, so a wrong one is reported instead of crashing the merge.
+    Everything else is left to the OpenAPI validation of the merged document."""
+
+    def expect(value: Any, kind: type, where: str) -> None:
+        if not isinstance(value, kind):
+            expected = "a JSON object" if kind is dict else "a JSON array"
+            raise MergeError(f"{path}: '{where}' must be {expected}, not {type(value).__name__}")
+
+    expect(document.get("servers", []), list, "servers")
+    expect(document.get("security", []), list, "security")
+    expect(document.get("tags", []), list, "tags")
+    for index, tag in enumerate(document.get("tags", [])):
+        expect(tag, dict, f"tags[{index}]")
+        if not isinstance(tag.get("name"), str):
+            raise MergeError(f"{path}: 'tags[{index}]' has no 'name'")
+    expect(document.get("components", {}), dict, "components")
+    for section, entries in document.get("components", {}).items():
+        expect(entries, dict, f"components/{section}")
+    for url, path_item in document["paths"].items():
+        expect(path_item, dict, f"paths/{url}")
+        expect(path_item.get("parameters", []), list, f"paths/{url}/parameters")
+        for method, operation in _operations(path_item):
+            expect(operation, dict, f"paths/{url}/{method}")
+            expect(operation.get("parameters", []), list, f"paths/{url}/{method}/parameters")
+            for index, parameter in enumerate(
+                [*path_item.get("parameters", []), *operation.get("parameters", [])]
+            ):
+                expect(parameter, dict, f"paths/{url}/{method}/parameters[{index}]")
 
 
 def _operations(path_item: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -155,9 +189,76 @@ def merge(fragment_paths: list[Path], log=print) -> dict[str, Any]:
     }
     try:
         validate(document)
-    except OpenAPIValidationError as error:
-        raise MergeError(f"merged document is not valid OpenAPI: {error.message}") from None
+        _check_references(document)
+    except (OpenAPIValidationError, MergeError) as error:
+        location = [str(part) for part in getattr(error, "path", ())]
+        reason = str(getattr(error, "message", error)).strip().split("\n", 1)[0]
+        # "<the whole value as JSON> is not valid under any of ...": the location names the value.
+        reason = NOT_VALID_UNDER.sub(r"the value \1", reason)
+        if len(reason) > MAX_REASON:
+            reason = reason[: MAX_REASON - 3] + "..."
+        origin = _origin(location, reason, path_origin, component_origin)
+        raise MergeError(
+            f"{origin or 'merged document'}: not valid OpenAPI at {_location(location)}: {reason}"
+        ) from None
     return document
+
+
+class _DanglingReference(MergeError):
+    def __init__(self, reference: str, path: list[str]) -> None:
+        super().__init__(f"$ref {reference!r} points to nothing")
+        self.path = path
+
+
+def _check_references(document: dict[str, Any]) -> None:
+    """Every local ``$ref`` resolves (openapi-spec-validator leaves dangling ones alone)."""
+
+    def resolves(reference: str) -> bool:
+        node: Any = document
+        for part in reference[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
+
+    def walk(node: Any, path: list[str]) -> None:
+        if isinstance(node, dict):
+            reference = node.get("$ref")
+            if isinstance(reference, str) and reference.startswith("#/") and not resolves(reference):
+                raise _DanglingReference(reference, path)
+            for key, value in node.items():
+                walk(value, [*path, str(key)])
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, [*path, str(index)])
+
+    walk(document, [])
+
+
+def _location(location: list[str]) -> str:
+    """``paths['/customer/{tenant}/password/change'].post``: where in the merged document."""
+    text = ""
+    for part in location:
+        text += f"[{part!r}]" if "/" in part or not part else f".{part}"
+    return text.lstrip(".") or "(root)"
+
+
+def _origin(
+    location: list[str],
+    reason: str,
+    path_origin: dict[tuple[str, str], Path],
+    component_origin: dict[tuple[str, str], Path],
+) -> Path | None:
+    """The fragment that brought the part of the merged document at ``location`` (or, when the
+    validator gives no location, the one whose path the reason quotes)."""
+    if len(location) >= 3 and location[0] == "components":
+        return component_origin.get((location[1], location[2]))
+    if len(location) >= 2 and location[0] == "paths":
+        if len(location) >= 3 and (location[1], location[2]) in path_origin:
+            return path_origin[(location[1], location[2])]
+        return next((origin for (url, _), origin in path_origin.items() if url == location[1]), None)
+    return next((origin for (url, _), origin in path_origin.items() if f"'{url}'" in reason), None)
 
 
 def _declare_path_parameters(

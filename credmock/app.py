@@ -14,18 +14,29 @@ from typing import Any
 
 import connexion
 import yaml
+from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
+from connexion.context import receive, scope
+from connexion.decorators import StarletteDecorator
 from connexion.exceptions import ResolverError
+from connexion.middleware import MiddlewarePosition
 from connexion.resolver import Resolver
 
-from credmock import http_errors
+from credmock import cors, http_errors
+from credmock import exceptions as errors
 from credmock.backend import CredentialsBackend
-from credmock.handlers import credentials, mock_api
+from credmock.docs_ui import DocsEntry, DocsPaths, middlewares
+from credmock.handlers import credentials, mock_api, storefront
 from credmock.security import security_map
 from credmock.settings import Settings
-from credmock.validation import validator_map
+from credmock.validation import EncodedSlashMiddleware, validator_map
 
 CONTRACT_SPEC = "openapi.yaml"
 MOCK_API_SPEC = "mock-api.yaml"
+STOREFRONT_SPEC = "storefront.yaml"
+# Spec files served inside another file's API. Connexion 3 mounts each API at its base path, and
+# a second API at the same base path shadows the APIs mounted after it (/_mock stops answering),
+# so the storefront endpoints, at the contract's base path, join the contract's API at load time.
+MOUNTED_SPECS: dict[str, tuple[str, ...]] = {CONTRACT_SPEC: (STOREFRONT_SPEC,)}
 
 
 def load_spec(name: str) -> dict[str, Any]:
@@ -33,13 +44,54 @@ def load_spec(name: str) -> dict[str, Any]:
     return yaml.safe_load(resources.files("credmock.spec").joinpath(name).read_text(encoding="utf-8"))
 
 
-class OperationResolver(Resolver):
-    """operationId -> handler, from an explicit table; each handler gets the backend first."""
+def load_served_spec(name: str) -> dict[str, Any]:
+    """The document the API of spec file ``name`` serves: the file, plus the files mounted into it."""
+    spec = load_spec(name)
+    for mounted in MOUNTED_SPECS.get(name, ()):
+        mount_spec(spec, load_spec(mounted), mounted)
+    return spec
 
-    def __init__(self, operations: Mapping[str, Callable[..., Any]], backend: CredentialsBackend):
+
+def mount_spec(spec: dict[str, Any], extra: dict[str, Any], extra_name: str) -> None:
+    """Add the paths, tags and components of ``extra`` to ``spec``. Different servers, a path in
+    both, or a component name defined differently in both is an error naming ``extra_name``."""
+    if extra.get("servers") != spec.get("servers"):
+        raise ValueError(f"{extra_name}: its servers differ from those of the API it is mounted into")
+    paths = spec.setdefault("paths", {})
+    for path, item in extra.get("paths", {}).items():
+        if path in paths:
+            raise ValueError(f"{extra_name}: path {path} is already served by the API it is mounted into")
+        paths[path] = item
+    tags = spec.setdefault("tags", [])
+    known_tags = {tag["name"] for tag in tags}
+    tags.extend(tag for tag in extra.get("tags", []) if tag["name"] not in known_tags)
+    components = spec.setdefault("components", {})
+    for section, entries in extra.get("components", {}).items():
+        merged = components.setdefault(section, {})
+        for component, definition in entries.items():
+            if merged.setdefault(component, definition) != definition:
+                raise ValueError(f"{extra_name}: components/{section}/{component} is defined differently")
+
+
+class OperationResolver(Resolver):
+    """operationId -> handler, from an explicit table; each handler gets the backend first.
+
+    With ``inline`` the handler is wrapped as a coroutine function, so the async engine runs it
+    on the event loop instead of handing it to a thread pool: the backend answers in
+    microseconds under its own lock, and the hop between threads cost more than the handler.
+    """
+
+    def __init__(
+        self,
+        operations: Mapping[str, Callable[..., Any]],
+        backend: CredentialsBackend,
+        *,
+        inline: bool = False,
+    ):
         super().__init__()
         self.operations = operations
         self.backend = backend
+        self.inline = inline
 
     def resolve_function_from_operation_id(self, operation_id: str) -> Callable[..., Any]:
         handler = self.operations.get(operation_id)
@@ -48,36 +100,127 @@ class OperationResolver(Resolver):
         bound = functools.partial(handler, self.backend)
         bound.__name__ = handler.__name__  # type: ignore[attr-defined]
         bound.__doc__ = handler.__doc__
-        return bound
+        if not self.inline:
+            return bound
+
+        @functools.wraps(bound)  # __wrapped__: Connexion reads the parameters of ``bound``
+        async def run_on_event_loop(*args: Any, **kwargs: Any) -> Any:
+            return bound(*args, **kwargs)
+
+        return run_on_event_loop
 
 
-class CredmockApp(connexion.FlaskApp):
-    """A Connexion app with its :class:`CredentialsBackend` at hand, for tests and the CLI."""
+class CredmockApp:
+    """A Connexion app with its :class:`CredentialsBackend` at hand, for tests and the CLI.
+
+    :func:`create_app` builds one of two engines (``Settings.engine``) with the same wiring:
+    :class:`CredmockFlaskApp` or :class:`CredmockAsyncApp`.
+    """
 
     backend: CredentialsBackend
     settings: Settings
+    docs: list[DocsEntry]  # the Swagger UI of each API, in the order added
 
     def reset(self) -> None:
         self.backend.reset()
 
 
+class CredmockFlaskApp(CredmockApp, connexion.FlaskApp):
+    """The Flask engine: each request crosses to a WSGI thread pool (a2wsgi) and back."""
+
+    def __init__(self, import_name: str, **kwargs: Any) -> None:
+        super().__init__(import_name, **kwargs)
+        self.app.before_request(_reject_unrouted_request)
+
+
+def _reject_unrouted_request() -> None:
+    """404 for a request Connexion could not route but Flask's own router matched (a path segment
+    with a newline, say): the view would otherwise run without Connexion's context, a 500."""
+    try:
+        connexion.context.operation.operation_id  # noqa: B018 (unbound outside a routed request)
+    except RuntimeError:
+        raise errors.NotFound() from None
+
+
+class _DecorateOnce(StarletteDecorator):
+    """Connexion 3.3 rebuilds an operation's decorators (and inspects the handler's signature)
+    on every request; the operation never changes, so this builds them on the first one."""
+
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        prepared: tuple[Any, Callable[..., Any]] | None = None
+
+        @functools.wraps(function)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            nonlocal prepared
+            if prepared is None:  # needs the request's operation context, hence not earlier
+                prepared = (self.uri_parser, self.decorate(function))
+            uri_parser, decorated = prepared
+            request = self.framework.get_request(uri_parser=uri_parser, scope=scope, receive=receive)
+            return await decorated(request)
+
+        return wrapper
+
+
+class _OnceDecoratedOperation(AsyncOperation):
+    @functools.cached_property
+    def fn(self) -> Callable[..., Any]:  # type: ignore[override]
+        return _DecorateOnce(pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)(self._fn)
+
+
+class _OnceDecoratedApi(AsyncApi):
+    def make_operation(self, operation: Any) -> AsyncOperation:
+        return _OnceDecoratedOperation.from_operation(
+            operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
+        )
+
+
+class _OnceDecoratedASGIApp(AsyncASGIApp):
+    api_cls = _OnceDecoratedApi
+
+
+class CredmockAsyncApp(CredmockApp, connexion.AsyncApp):
+    """The async engine: Connexion's own ASGI app, handlers run on the event loop."""
+
+    def __init__(self, import_name: str, **kwargs: Any) -> None:
+        super().__init__(import_name, **kwargs)
+        self._middleware_app = _OnceDecoratedASGIApp()
+        self.middleware.app = self._middleware_app
+
+
+ENGINES: dict[str, type[CredmockFlaskApp] | type[CredmockAsyncApp]] = {
+    "flask": CredmockFlaskApp,
+    "async": CredmockAsyncApp,
+}
+
+
 def create_app(settings: Settings | None = None, backend: CredentialsBackend | None = None) -> CredmockApp:
     settings = settings or Settings()
     backend = backend or CredentialsBackend(settings)
-    app = CredmockApp(__name__, validator_map=validator_map())
+    engine = ENGINES.get(settings.engine)
+    if engine is None:
+        raise ValueError(f"unknown engine {settings.engine!r}: choose one of {', '.join(ENGINES)}")
+    app = engine(__name__, validator_map=validator_map(settings.max_body_bytes), middlewares=middlewares())
     app.settings = settings
     app.backend = backend
     apis: list[tuple[str, Mapping[str, Callable[..., Any]]]] = [
-        (CONTRACT_SPEC, credentials.OPERATIONS),
+        (CONTRACT_SPEC, {**credentials.OPERATIONS, **storefront.OPERATIONS}),
         (MOCK_API_SPEC, mock_api.OPERATIONS),
     ]
+    docs = DocsPaths()
+    allowed_methods = http_errors.AllowedMethods()
     for spec_name, operations in apis:
-        spec = load_spec(spec_name)
+        spec = load_served_spec(spec_name)
+        allowed_methods.add_spec(spec)
         app.add_api(
             spec,
-            resolver=OperationResolver(operations, backend),
+            name=spec_name,  # Flask's blueprint name: unique even for APIs sharing a base path
+            swagger_ui_options=docs.allocate(spec_name, spec).options,
+            resolver=OperationResolver(operations, backend, inline=engine is CredmockAsyncApp),
             validate_responses=settings.validate_responses,
             security_map=security_map(backend, spec),
         )
-    http_errors.install(app)
+    app.docs = docs.entries
+    http_errors.install(app, allowed_methods)
+    app.add_middleware(EncodedSlashMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
+    cors.install(app, settings.cors_origins)
     return app

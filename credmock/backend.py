@@ -31,7 +31,7 @@ from credmock.models import (
 )
 from credmock.outbox import EMAIL_CHANGE, PASSWORD_RESET, Email, Outbox
 from credmock.passwords import hash_password, verify_password
-from credmock.seeding import CustomerSeed, fake_customers, load_fixtures
+from credmock.seeding import CustomerSeed, FixtureError, fake_customers, load_fixtures
 from credmock.settings import Settings
 from credmock.token_source import TokenSource
 
@@ -44,6 +44,8 @@ EMAIL_TOKEN_LENGTH = 64
 # after that they are purged and answer "Invalid access token", as unknown ones do.
 EXPIRED_TOKEN_MEMORY = 86_400
 PURGE_INTERVAL = 60
+# The clock and token lifetimes stay within what a timestamp can show (ISO 8601, year 9999).
+LATEST_TIME = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -117,13 +119,29 @@ class CredentialsBackend:
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> access token value
         self._last_purge = self.clock.now()
         for tenant in self._fixture_tenants:
+            if not is_valid_tenant(tenant):
+                raise FixtureError(
+                    f"{self.settings.fixtures_path}: tenant {tenant!r} is not a valid tenant name "
+                    "(a lowercase letter, then lowercase letters or digits, 3 to 16 characters)"
+                )
             self._tenant(tenant)
         for seed in self._fixture_customers:
-            self._add_customer(seed)
+            self._add_seeded_customer(seed)
         fake_seed = self.token_source.integer()
         for tenant in self._fixture_tenants or ["demo"]:
             for seed in fake_customers(tenant, self.settings.fake_customers, fake_seed):
-                self._add_customer(seed)
+                self._add_seeded_customer(seed)
+
+    def _add_seeded_customer(self, seed: CustomerSeed) -> None:
+        """A customer of the fixtures (or Faker): an existing account, so the password policy,
+        which governs new passwords, does not apply; any other problem names the file and entry."""
+        try:
+            self._add_customer(seed, check_policy=False)
+        except errors.ApiError as error:
+            raise FixtureError(
+                f"{self.settings.fixtures_path}: tenant {seed.tenant!r}, "
+                f"customer {seed.email!r}: {error.message}"
+            ) from None
 
     def _tenant(self, name: str) -> TenantState:
         state = self.tenants.get(name)
@@ -153,13 +171,14 @@ class CredentialsBackend:
 
     # Customers --------------------------------------------------------------------------------
 
-    def _add_customer(self, seed: CustomerSeed) -> Customer:
+    def _add_customer(self, seed: CustomerSeed, *, check_policy: bool = True) -> Customer:
         self.validate_tenant(seed.tenant)
         state = self._tenant(seed.tenant)
         email = normalise_email(seed.email, "email")
         if state.customer_by_email(email):
             raise errors.EmailAlreadyUsed(f"The email '{email}' is already used in tenant '{seed.tenant}'.")
-        self._check_password_policy(seed.password, "password")
+        if check_policy:
+            self._check_password_policy(seed.password, "password")
         customer_id = seed.id or self._new_customer_id(state)
         if customer_id in state.customers:
             raise errors.Conflict(f"A customer with id '{customer_id}' exists in tenant '{seed.tenant}'.")
@@ -202,6 +221,15 @@ class CredentialsBackend:
         )
 
     @_locked
+    def counts(self) -> dict[str, int]:
+        """Tenants, customers and emails, read under the lock (another thread may add a tenant)."""
+        return {
+            "tenants": len(self.tenants),
+            "customers": sum(len(state.customers) for state in self.tenants.values()),
+            "outbox": len(self.outbox),
+        }
+
+    @_locked
     def list_customers(self, tenant: str) -> list[Customer]:
         self.validate_tenant(tenant)
         return list(self._tenant(tenant).customers.values())
@@ -234,6 +262,12 @@ class CredentialsBackend:
         session_id: str | None = None,
     ) -> AccessToken:
         now = self._now()
+        if not 0 < lifetime <= LATEST_TIME - now:  # only a requested ``expiresIn`` can be out of range
+            raise errors.ValidationFailed.for_field(
+                "expiresIn",
+                "invalid_value",
+                f"'expiresIn' must be between 1 and {LATEST_TIME - now:.0f} seconds (up to the year 9999).",
+            )
         token = AccessToken(
             value=self.token_source.token(ACCESS_TOKEN_LENGTH),
             tenant=tenant,
@@ -255,11 +289,13 @@ class CredentialsBackend:
             self.refresh_tokens.pop(token.refresh_token, None)
 
     @_locked
-    def issue_anonymous_token(self, tenant: str, *, session_id: str | None = None) -> AccessToken:
+    def issue_anonymous_token(
+        self, tenant: str, *, session_id: str | None = None, lifetime: int | None = None
+    ) -> AccessToken:
         self.validate_tenant(tenant)
         self._tenant(tenant)
         return self._issue_access_token(
-            tenant, ANONYMOUS, self.settings.anonymous_token_lifetime, session_id=session_id
+            tenant, ANONYMOUS, lifetime or self.settings.anonymous_token_lifetime, session_id=session_id
         )
 
     @_locked
@@ -298,10 +334,11 @@ class CredentialsBackend:
         401 when it is unknown, revoked or expired; 400 when the tenant is malformed; 403 when
         it belongs to another tenant, or is anonymous where a customer token is needed.
         """
+        now = self._now()  # first: a purge it runs applies to this very lookup
         token = self.access_tokens.get(raw_token)
         if token is None:
             raise errors.InvalidAccessToken()
-        if token.expires_at <= self._now():
+        if token.expires_at <= now:
             raise errors.ExpiredAccessToken()
         if token.tenant != tenant:
             self.validate_tenant(tenant)
@@ -325,6 +362,71 @@ class CredentialsBackend:
         if customer is None:  # the customer is gone: the token means nothing any more
             raise errors.InvalidAccessToken()
         return customer
+
+    # Storefront sessions: login, refresh, logout, profile -------------------------------------
+
+    @_locked
+    def login(self, tenant: str, email: Any, password: Any) -> AccessToken:
+        """A customer token for a storefront login. A wrong email or a wrong password is one and
+        the same 401 (:class:`errors.LoginFailed`); a missing field is a 400."""
+        try:
+            return self.issue_customer_token(tenant, email, password=password)
+        except errors.InvalidCredentials:
+            raise errors.LoginFailed() from None
+
+    @_locked
+    def refresh_access_token(self, tenant: str, refresh_token: Any, *, kind: str, field: str) -> AccessToken:
+        """A new access token for the session ``refresh_token`` belongs to: same kind, customer,
+        scopes and session id. The refresh token is spent; the previous access token lives on
+        until it expires. 400 naming ``field`` when the refresh token is unknown, spent, expired,
+        of another tenant or of another kind of token."""
+        value = require_text(refresh_token, field)
+        self.validate_tenant(tenant)
+        now = self._now()
+        previous = self.access_tokens.get(self.refresh_tokens.get(value, ""))
+        if (
+            previous is None
+            or previous.tenant != tenant
+            or previous.kind != kind
+            or previous.issued_at + self.settings.refresh_token_lifetime <= now
+        ):
+            message = errors.InvalidRefreshToken.default_message
+            raise errors.InvalidRefreshToken(details=[errors.FieldProblem(field, "invalid_value", message)])
+        if kind == CUSTOMER:
+            self._customer_of(previous)
+        del self.refresh_tokens[value]
+        settings = self.settings
+        lifetime = settings.customer_token_lifetime if kind == CUSTOMER else settings.anonymous_token_lifetime
+        return self._issue_access_token(
+            tenant,
+            kind,
+            lifetime,
+            customer_id=previous.customer_id,
+            scopes=previous.scopes,
+            session_id=previous.session_id,
+        )
+
+    @_locked
+    def logout(self, caller: AccessToken, access_token: Any) -> None:
+        """End the session of ``access_token``, a token of the caller's customer: it and every
+        other token of its session (refreshed ones) stop working, with their refresh tokens."""
+        value = require_text(access_token, "accessToken")
+        target = self.access_tokens.get(value)
+        if target is None or target.tenant != caller.tenant or target.customer_id != caller.customer_id:
+            raise errors.ValidationFailed.for_field(
+                "accessToken", "invalid_value", "'accessToken' is not an access token of this customer."
+            )
+        for other in [
+            v
+            for v, t in self.access_tokens.items()
+            if t.session_id == target.session_id and t.customer_id == target.customer_id
+        ]:
+            self._forget_access_token(other)
+
+    @_locked
+    def profile(self, access_token: AccessToken) -> Customer | None:
+        """The customer an access token belongs to; None for an anonymous token."""
+        return self._customer_of(access_token) if access_token.kind == CUSTOMER else None
 
     # Email tokens -----------------------------------------------------------------------------
 
@@ -487,4 +589,11 @@ class CredentialsBackend:
 
     @_locked
     def advance_clock(self, seconds: float) -> float:
+        if not 0 <= seconds <= LATEST_TIME - self.clock.now():
+            raise errors.ValidationFailed.for_field(
+                "advanceSeconds",
+                "invalid_value",
+                f"'advanceSeconds' must be between 0 and {LATEST_TIME - self.clock.now():.0f}"
+                " (the clock cannot move past the year 9999).",
+            )
         return self.clock.advance(seconds)

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import ipaddress
+import os
+import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from credmock.proxy import add_proxy_command
 from credmock.settings import Settings
+from credmock.verify import add_verify_command
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+CONTROL_TOKEN_ENV = "CREDMOCK_CONTROL_TOKEN"
+GENERATE_CONTROL_TOKEN = "generate"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host``; a name other than localhost counts as reachable."""
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
@@ -25,6 +43,9 @@ def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
         email_change_link=arguments.email_change_link,
         outbox_capacity=arguments.outbox_capacity,
         validate_responses=arguments.validate_responses,
+        engine=arguments.engine,
+        max_body_bytes=arguments.max_body_size,
+        cors_origins=tuple(arguments.cors_origin or Settings.cors_origins),
     )
 
 
@@ -68,9 +89,29 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--email-change-link", default=defaults.email_change_link, metavar="TEMPLATE")
     group.add_argument("--outbox-capacity", type=int, default=defaults.outbox_capacity, metavar="N")
     group.add_argument(
+        "--max-body-size",
+        type=int,
+        default=defaults.max_body_bytes,
+        metavar="BYTES",
+        help=f"larger request bodies answer 400 (default: {defaults.max_body_bytes})",
+    )
+    group.add_argument(
         "--validate-responses",
         action="store_true",
         help="check every response against the contract (slower)",
+    )
+    group.add_argument(
+        "--engine",
+        choices=["async", "flask"],
+        default=defaults.engine,
+        help=f"web stack serving the same wiring (default: {defaults.engine}; async is the faster)",
+    )
+    group.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="browser origin allowed to call the mock, e.g. http://localhost:3000 (repeatable; "
+        "default: any origin, echoed with credentials allowed)",
     )
 
 
@@ -87,6 +128,11 @@ def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
         f"  tokens:      POST {url}/_mock/tokens",
         f"  reset state: POST {url}/_mock/reset",
     ]
+    for number, docs in enumerate(app.docs):
+        label = "  docs UI:     " if number == 0 else " " * 15
+        lines.append(f"{label}{url}{docs.ui_path}  ({docs.title})")
+    origins = app.settings.cors_origins
+    lines.append(f"  CORS:        {'any origin' if '*' in origins else ', '.join(origins) or 'none'}")
     return "\n".join(lines)
 
 
@@ -96,13 +142,33 @@ def serve(arguments: argparse.Namespace) -> int:
     from credmock.app import create_app
     from credmock.seeding import FixtureError
 
+    control_token = arguments.control_token
+    if control_token == GENERATE_CONTROL_TOKEN:
+        control_token = secrets.token_urlsafe(32)
+    if control_token is not None and not control_token.strip():
+        print("credmock: the control token is empty", file=sys.stderr)
+        return 2
+    if control_token is None and not is_loopback(arguments.host):
+        print(
+            f"credmock: refusing to listen on {arguments.host} without a control token: the /_mock API "
+            "hands out access tokens and reads the outbox. Start with --control-token TOKEN "
+            f"(or --control-token {GENERATE_CONTROL_TOKEN}, or {CONTROL_TOKEN_ENV}=TOKEN), "
+            "then send it in the X-Mock-Control-Token header.",
+            file=sys.stderr,
+        )
+        return 2
     try:
-        app = create_app(settings_from_arguments(arguments))
+        settings = dataclasses.replace(settings_from_arguments(arguments), control_token=control_token)
+        app = create_app(settings)
     except (FixtureError, ValueError) as error:
         print(f"credmock: {error}", file=sys.stderr)
         return 2
     host = f"[{arguments.host}]" if ":" in arguments.host else arguments.host
     print(banner(f"http://{host}:{arguments.port}", app), flush=True)
+    if arguments.control_token == GENERATE_CONTROL_TOKEN:  # shown once, as the only way to learn it
+        print(f"  control token (generated): {control_token}  (send it as X-Mock-Control-Token)", flush=True)
+    elif control_token is not None:
+        print("  control token: required on /_mock in the X-Mock-Control-Token header", flush=True)
     uvicorn.run(
         app,
         host=arguments.host,
@@ -121,12 +187,24 @@ def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
     parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument(
+        "--control-token",
+        default=os.environ.get(CONTROL_TOKEN_ENV) or None,
+        metavar="TOKEN",
+        help="require this token in the X-Mock-Control-Token header of every /_mock call (needed to "
+        f"listen beyond loopback); '{GENERATE_CONTROL_TOKEN}' makes a random one and prints it "
+        f"(default: ${CONTROL_TOKEN_ENV})",
+    )
     add_settings_arguments(parser)
     parser.set_defaults(run=serve)
 
 
 # Each subcommand module contributes one function that adds its parser.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_command]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    add_serve_command,
+    add_verify_command,
+    add_proxy_command,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

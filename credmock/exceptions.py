@@ -89,6 +89,11 @@ class SameEmail(ApiError):
     default_message = "The new email must differ from the current login email."
 
 
+class InvalidRefreshToken(ApiError):
+    error_type = "invalid_token"
+    default_message = "The refresh token is invalid, expired or has already been used."
+
+
 # 401: Apigee's fault body ----------------------------------------------------------------------
 
 
@@ -110,6 +115,14 @@ class InvalidAccessToken(AccessTokenError):
 class ExpiredAccessToken(AccessTokenError):
     faultstring = "Access Token expired"
     errorcode = "keymanagement.service.access_token_expired"
+
+
+class LoginFailed(AccessTokenError):
+    """A storefront login with a wrong email or password: 401 in the same fault shape as any other
+    401 of the contract, one answer for both, so a login never tells which emails exist."""
+
+    faultstring = "Invalid credentials"
+    errorcode = "invalid_credentials"
 
 
 # 403 ------------------------------------------------------------------------------------------
@@ -135,6 +148,14 @@ class MissingScope(Forbidden):
 
 
 # Other statuses of the mock's own API and of unknown routes ----------------------------------------
+
+
+class ControlTokenRequired(ApiError):
+    """A /_mock call without the control token the server was started with (``--control-token``)."""
+
+    status = 401
+    error_type = "unauthorized"
+    default_message = "This call needs the server's control token in the X-Mock-Control-Token header."
 
 
 class NotFound(ApiError):

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
 
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
@@ -33,8 +37,10 @@ def json_response(status: int, body: object, headers: dict[str, str] | None = No
     )
 
 
-def error_response(error: errors.ApiError | errors.AccessTokenError) -> ConnexionResponse:
-    return json_response(error.status, error.body())
+def error_response(
+    error: errors.ApiError | errors.AccessTokenError, headers: dict[str, str] | None = None
+) -> ConnexionResponse:
+    return json_response(error.status, error.body(), headers)
 
 
 def from_problem(problem: HTTPException) -> errors.ApiError | errors.AccessTokenError:
@@ -66,8 +72,48 @@ async def handle_api_error(
     return error_response(error)
 
 
-async def handle_http_problem(_request: ConnexionRequest, problem: HTTPException) -> ConnexionResponse:
-    return error_response(from_problem(problem))
+class AllowedMethods:
+    """The methods each path of the served documents declares, for the ``Allow`` header of a 405.
+
+    Connexion routes every operation on its own, so the 405 Starlette raises lists the methods of
+    the first operation on the path only; RFC 9110 wants all the methods of the resource.
+    """
+
+    _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+    def __init__(self) -> None:
+        self._paths: list[tuple[re.Pattern[str], str]] = []
+
+    def add_spec(self, spec: Mapping[str, Any]) -> None:
+        servers = spec.get("servers") or [{"url": "/"}]
+        base_path = urlsplit(servers[0]["url"]).path.rstrip("/")
+        for template, path_item in spec.get("paths", {}).items():
+            methods = [method.upper() for method in path_item if method in self._HTTP_METHODS]
+            if "GET" in methods and "HEAD" not in methods:
+                methods.append("HEAD")  # Starlette answers HEAD wherever GET is routed
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(base_path + template))
+            self._paths.append((re.compile(f"^{pattern}/?$"), ", ".join(methods)))
+
+    def header_for(self, path: str) -> str | None:
+        return next((methods for pattern, methods in self._paths if pattern.match(path)), None)
+
+
+def problem_handler(allowed_methods: AllowedMethods | None = None):
+    async def handle_http_problem(request: ConnexionRequest, problem: HTTPException) -> ConnexionResponse:
+        # Keep the problem's protocol headers (a 405's ``Allow``), not its body's type.
+        headers = {
+            name: value
+            for name, value in (getattr(problem, "headers", None) or {}).items()
+            if name.lower() not in {"content-type", "content-length"}
+        }
+        if problem.status_code == 405 and allowed_methods is not None:
+            allow = allowed_methods.header_for(request.url.path)
+            if allow:
+                headers = {name: value for name, value in headers.items() if name.lower() != "allow"}
+                headers["Allow"] = allow
+        return error_response(from_problem(problem), headers)
+
+    return handle_http_problem
 
 
 async def handle_unexpected(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
@@ -75,9 +121,10 @@ async def handle_unexpected(request: ConnexionRequest, error: Exception) -> Conn
     return error_response(errors.InternalError())
 
 
-def install(app) -> None:  # app: connexion.FlaskApp or AsyncApp
+def install(app, allowed_methods: AllowedMethods | None = None) -> None:  # app: connexion.FlaskApp
     app.add_error_handler(errors.ApiError, handle_api_error)
     app.add_error_handler(errors.AccessTokenError, handle_api_error)
+    handle_http_problem = problem_handler(allowed_methods)
     app.add_error_handler(ProblemException, handle_http_problem)
     app.add_error_handler(HTTPException, handle_http_problem)
     app.add_error_handler(Exception, handle_unexpected)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 ANONYMOUS = "anonymous"
 CUSTOMER = "customer"
@@ -46,6 +47,17 @@ class Customer:
             "contactEmail": self.contact_email,
             "firstName": self.first_name,
             "lastName": self.last_name,
+        }
+
+    def profile_view(self) -> dict[str, Any]:
+        """The profile ``GET /customer/{tenant}/me`` shows: the login email is the account id."""
+        return {
+            "id": self.id,
+            "customerNumber": self.id,
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "contactEmail": self.contact_email,
+            "accounts": [{"id": self.email}],
         }
 
 

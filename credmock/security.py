@@ -3,16 +3,21 @@
 The contract names two bearer schemes, ``AnonymousAccessToken`` and ``CustomerAccessToken``.
 Connexion hands a security handler only the scheme's definition, not its name, so the handler
 built here recognises each scheme by its definition within one spec.
+
+The mock API's apiKey scheme (``X-Mock-Control-Token``) is checked against the control token
+the server was started with: open when there is none, 401 in ``ErrorMessage`` shape otherwise.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Callable
 from typing import Any
 
-from connexion.security import BearerSecurityHandler
+from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
 
+from credmock import exceptions as errors
 from credmock.backend import CredentialsBackend
 
 CUSTOMER_SCHEME = "CustomerAccessToken"
@@ -51,4 +56,32 @@ def security_map(backend: CredentialsBackend, spec: dict[str, Any]) -> dict[str,
             customer_required = customer_required_by_definition.get(_definition_key(security_scheme), True)
             return verifier(customer_required)
 
-    return {"bearer": BackendBearerSecurityHandler}
+    return {
+        "bearer": BackendBearerSecurityHandler,
+        "apiKey": control_token_handler(backend.settings.control_token),
+    }
+
+
+def control_token_matches(expected: str, given: str | None) -> bool:
+    """Constant-time comparison, so response timing does not reveal a prefix of the token."""
+    return given is not None and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def control_token_handler(control_token: str | None) -> type[ApiKeySecurityHandler]:
+    """The handler of the mock API's header scheme, for a server with or without a control token."""
+
+    class ControlTokenSecurityHandler(ApiKeySecurityHandler):
+        def get_fn(self, security_scheme: dict[str, Any], required_scopes: Any) -> Callable[..., Any]:
+            header = security_scheme["name"]
+
+            def verify_control_token(request: Any) -> dict[str, Any]:
+                # Connexion's own apiKey handler would answer a missing header with its own 401.
+                if control_token is not None and not control_token_matches(
+                    control_token, request.headers.get(header)
+                ):
+                    raise errors.ControlTokenRequired()
+                return {"sub": "mock-control"}
+
+            return verify_control_token
+
+    return ControlTokenSecurityHandler

@@ -34,8 +34,10 @@ def load_fixtures(path: Path) -> tuple[list[str], list[CustomerSeed]]:
     """
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError) as error:
         raise FixtureError(f"{path}: cannot read fixtures: {error}") from None
+    except yaml.YAMLError as error:
+        raise FixtureError(f"{path}: cannot read fixtures: {_yaml_problem(error)}") from None
     tenants = document.get("tenants") if isinstance(document, dict) else None
     if not isinstance(tenants, dict):
         raise FixtureError(f"{path}: expected a mapping 'tenants: {{name: {{customers: [...]}}}}'")
@@ -47,6 +49,14 @@ def load_fixtures(path: Path) -> tuple[list[str], list[CustomerSeed]]:
         for index, entry in enumerate(customers):
             seeds.append(_customer_seed(path, str(tenant), index, entry))
     return [str(tenant) for tenant in tenants], seeds
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's multi-line report as one line: the problem and where it is."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"invalid YAML at line {mark.line + 1} column {mark.column + 1}: {error.problem}"
+    return " ".join(str(error).split())
 
 
 def _customer_seed(path: Path, tenant: str, index: int, entry: Any) -> CustomerSeed:

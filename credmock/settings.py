@@ -8,6 +8,9 @@ from pathlib import Path
 
 from credmock.models import DEFAULT_CUSTOMER_SCOPES
 
+# Request bodies above this size answer 400: the credential bodies are a few hundred bytes.
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
 
 def default_fixtures_path() -> Path:
     return Path(str(resources.files("credmock.fixtures").joinpath("customers.yaml")))
@@ -34,3 +37,11 @@ class Settings:
     email_change_link: str = "http://localhost:3000/confirm-email?tenant={tenant}&token={token}"
 
     validate_responses: bool = False
+    # The web stack: "async" (Connexion's AsyncApp, handlers on the event loop) or "flask"
+    # (Connexion's FlaskApp, handlers in a WSGI thread pool). Same wiring, same answers.
+    engine: str = "flask"
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # When set, every /_mock call but the health check must send it in X-Mock-Control-Token.
+    control_token: str | None = field(default=None, repr=False)
+    # Browser origins allowed to call the mock (scheme://host[:port]); "*": any origin, echoed.
+    cors_origins: tuple[str, ...] = ("*",)

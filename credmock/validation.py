@@ -1,19 +1,26 @@
 """Request body validation against the contract, with errors in the contract's shape.
 
 Connexion's own JSON validator reports one problem as a problem+json string (and fails on
-bytes that are not UTF-8); this one reports every problem as ``ErrorMessage.details``.
+bytes that are not UTF-8); this one reports every problem as ``ErrorMessage.details``. It also
+refuses bodies above a size limit (before reading them when ``Content-Length`` says so) and the
+non-JSON constants ``NaN`` and ``Infinity`` that Python's parser would otherwise accept.
+:class:`EncodedSlashMiddleware` keeps an encoded slash in a path segment, so a tenant such as
+``de%2Fmo`` is a malformed tenant (400), as the contract reads it, not another path (404).
 """
 
 from __future__ import annotations
 
 import json
 import typing as t
+from urllib.parse import unquote
 
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, MediaTypeDict
 from jsonschema.exceptions import ValidationError
-from starlette.types import Scope
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from credmock import exceptions as errors
+from credmock.settings import DEFAULT_MAX_BODY_BYTES
 
 # jsonschema keyword -> ErrorMessage.details[].type
 _PROBLEM_TYPES = {
@@ -42,13 +49,37 @@ def field_problem(error: ValidationError) -> errors.FieldProblem:
     )
 
 
+def body_too_large(max_body_bytes: int) -> errors.BadRequest:
+    message = f"The request body is larger than {max_body_bytes} bytes."
+    return errors.BadRequest(message, [errors.FieldProblem("body", "too_large", message)])
+
+
+def _reject_constant(name: str) -> t.NoReturn:
+    raise errors.BadRequest(f"The request body is not valid JSON: {name} is not a JSON number.")
+
+
 class ContractJSONBodyValidator(JSONRequestBodyValidator):
+    max_body_bytes: t.ClassVar[int] = DEFAULT_MAX_BODY_BYTES
+
+    async def _read(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> bytes:
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise body_too_large(self.max_body_bytes)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in stream:  # a chunked body has no Content-Length: count as it comes
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise body_too_large(self.max_body_bytes)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
     async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
-        raw = b"".join([message async for message in stream])
+        raw = await self._read(stream, scope)
         if not raw.strip():
             return None
         try:
-            return json.loads(raw.decode(self._encoding))
+            return json.loads(raw.decode(self._encoding), parse_constant=_reject_constant)
         except UnicodeDecodeError:
             raise errors.BadRequest(f"The request body is not valid {self._encoding}.") from None
         except json.JSONDecodeError as error:
@@ -71,7 +102,27 @@ class ContractJSONBodyValidator(JSONRequestBodyValidator):
         return None
 
 
-def validator_map() -> dict[str, t.Any]:
+class EncodedSlashMiddleware:
+    """ASGI servers decode ``%2F`` into ``/`` in ``scope["path"]``, which splits a segment in
+    two; RFC 3986 makes it data within the segment. Routing then sees it as such."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_path: bytes | None = scope.get("raw_path")
+        if scope["type"] == "http" and raw_path and b"%2f" in raw_path.lower():
+            segments = raw_path.decode("latin-1").split("/")
+            path = "/".join(
+                unquote(segment.replace("%2F", "%252F").replace("%2f", "%252F")) for segment in segments
+            )
+            scope = {**scope, "path": path}
+        await self.app(scope, receive, send)
+
+
+def validator_map(max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> dict[str, t.Any]:
     body_validators = dict(VALIDATOR_MAP["body"])
-    body_validators["*/*json"] = ContractJSONBodyValidator
+    body_validators["*/*json"] = type(
+        "ContractJSONBodyValidator", (ContractJSONBodyValidator,), {"max_body_bytes": max_body_bytes}
+    )
     return {**VALIDATOR_MAP, "body": MediaTypeDict(body_validators)}

@@ -66,7 +66,7 @@ def create_customer(backend: CredentialsBackend, tenant: str, body: Body) -> tup
 
 def create_access_token(backend: CredentialsBackend, body: Body) -> tuple[dict[str, Any], int]:
     if body["kind"] == ANONYMOUS:
-        token = backend.issue_anonymous_token(body["tenant"])
+        token = backend.issue_anonymous_token(body["tenant"], lifetime=body.get("expiresIn"))
     else:
         scopes = body.get("scopes")
         token = backend.issue_customer_token(
@@ -94,12 +94,7 @@ def reset_state(backend: CredentialsBackend) -> tuple[None, int]:
 
 
 def get_health(backend: CredentialsBackend) -> tuple[dict[str, Any], int]:
-    return {
-        "status": "ok",
-        "tenants": len(backend.tenants),
-        "customers": sum(len(state.customers) for state in backend.tenants.values()),
-        "outbox": len(backend.outbox),
-    }, 200
+    return {"status": "ok", **backend.counts()}, 200
 
 
 OPERATIONS = {

@@ -2,18 +2,20 @@
 
 ``client`` is the in-process test client of a fresh app, with Connexion's response validation
 on, wrapped so that every response it returns is also checked against the OpenAPI document
-that describes its path (contract or mock API): a test fails on any non-conforming response.
+that describes its path (contract, storefront endpoints or mock API): a test fails on any
+non-conforming response.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from credmock.app import CONTRACT_SPEC, MOCK_API_SPEC, CredmockApp, create_app, load_spec
+from credmock.app import CONTRACT_SPEC, MOCK_API_SPEC, STOREFRONT_SPEC, CredmockApp, create_app, load_spec
 from credmock.contract import ContractChecker
 from credmock.settings import Settings
 
@@ -22,10 +24,29 @@ ALICE = {"email": "alice@example.com", "password": "alice-pass-1", "id": "100000
 BOB = {"email": "bob@example.com", "password": "bob-pass-2", "id": "10000002"}
 DAVE_OF_ACME = {"email": "dave@acme.example", "password": "dave-pass-4", "id": "20000001"}
 
+# The 401 bodies of the real service (Apigee).
+INVALID_TOKEN_FAULT = {
+    "fault": {"faultstring": "Invalid access token", "detail": {"errorcode": "oauth.v2.InvalidAccessToken"}}
+}
+EXPIRED_TOKEN_FAULT = {
+    "fault": {
+        "faultstring": "Access Token expired",
+        "detail": {"errorcode": "keymanagement.service.access_token_expired"},
+    }
+}
+# Authorization headers that carry no usable token: each must give INVALID_TOKEN_FAULT.
+BAD_AUTHORIZATIONS = {
+    "missing": {},
+    "bearer-alone": {"Authorization": "Bearer"},
+    "basic": {"Authorization": "Basic x"},
+    "unknown": {"Authorization": "Bearer no-such-token"},
+}
+ERROR_TYPE = re.compile(r"^[a-z]+(_[a-z]+)*$")
+
 
 @pytest.fixture(scope="session")
 def checkers() -> list[ContractChecker]:
-    return [ContractChecker(load_spec(name)) for name in (CONTRACT_SPEC, MOCK_API_SPEC)]
+    return [ContractChecker(load_spec(name)) for name in (CONTRACT_SPEC, STOREFRONT_SPEC, MOCK_API_SPEC)]
 
 
 class ContractClient:
@@ -76,6 +97,31 @@ class ContractClient:
     def outbox(self, **filters: str) -> list[dict[str, Any]]:
         return self.get("/_mock/outbox", params=filters).json()
 
+    def advance_clock(self, seconds: float) -> None:
+        response = self.post("/_mock/clock", json={"advanceSeconds": seconds})
+        assert response.status_code == 200, response.text
+
+    def can_log_in(self, email: str, password: str, tenant: str = TENANT) -> bool:
+        """Whether a customer token is issued for these credentials (the password is checked)."""
+        response = self.post(
+            "/_mock/tokens", json={"tenant": tenant, "kind": "customer", "email": email, "password": password}
+        )
+        assert response.status_code in (201, 400, 404), response.text
+        return response.status_code == 201
+
+
+def error_body(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The ``ErrorMessage`` of a response expected to have ``status``, checked for its conventions."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["status"] == status
+    assert ERROR_TYPE.match(body["type"]), body
+    return body
+
+
+def error_fields(body: dict[str, Any]) -> list[str]:
+    return [detail["field"] for detail in body.get("details", [])]
+
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
@@ -94,3 +140,13 @@ def app(settings: Settings) -> CredmockApp:
 @pytest.fixture
 def client(app: CredmockApp, checkers: list[ContractClient]) -> Iterator[ContractClient]:
     yield ContractClient(app, checkers)
+
+
+@pytest.fixture
+def client_with(checkers: list[ContractChecker]) -> Callable[..., ContractClient]:
+    """A client of an app whose settings differ from the test default by ``overrides``."""
+
+    def make(**overrides: Any) -> ContractClient:
+        return ContractClient(create_app(Settings(validate_responses=True, seed=1234, **overrides)), checkers)
+
+    return make

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what `make bench` drives credmock with: wrk (Debian package) as the load generator,
+# and Prism (npm, into bench/.tools/) as the reference mock when Node is present.
+# Each tool is optional: without wrk the bench falls back to its Python load driver, without
+# Node it measures credmock alone. Safe to run again: installed tools are kept.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+tools="$here/.tools"
+prism_version="${PRISM_VERSION:-5}"
+
+sudo_if_needed() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi
+}
+
+if command -v wrk >/dev/null; then
+    echo "wrk: $(command -v wrk)"
+elif command -v apt-get >/dev/null; then
+    echo "wrk: installing the Debian package"
+    if ! { sudo_if_needed apt-get install -y -qq wrk >/dev/null 2>&1 \
+        || { sudo_if_needed apt-get update -qq && sudo_if_needed apt-get install -y -qq wrk >/dev/null; }; }; then
+        echo "wrk: could not install it; the bench will use its Python load driver" >&2
+    fi
+else
+    echo "wrk: no apt-get here; the bench will use its Python load driver" >&2
+fi
+
+if ! command -v npm >/dev/null; then
+    echo "prism: Node/npm not found; the bench will measure credmock without Prism ratios" >&2
+elif [ -x "$tools/node_modules/.bin/prism" ]; then
+    echo "prism: $tools/node_modules/.bin/prism"
+else
+    echo "prism: installing @stoplight/prism-cli@$prism_version into $tools"
+    mkdir -p "$tools"
+    [ -f "$tools/package.json" ] || echo '{"private": true}' >"$tools/package.json"
+    if ! npm install --prefix "$tools" --no-audit --no-fund --loglevel=error \
+        "@stoplight/prism-cli@$prism_version" >/dev/null; then
+        echo "prism: npm install failed; the bench will measure credmock without Prism ratios" >&2
+    fi
+fi

@@ -1,0 +1,94 @@
+"""The storefront sequence over real HTTP against a live server, as a storefront runs it:
+anonymous login, signup, login, email change confirmed from the outbox, login with the new
+email, profile, logout. Every response is checked against the OpenAPI document describing it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from credmock.contract import ContractChecker
+from credmock.settings import Settings
+from credmock.testing import LiveServer
+from tests.conftest import bearer
+
+
+@pytest.fixture
+def storefront(checkers: list[ContractChecker]) -> Iterator[httpx.Client]:
+    """An HTTP client of a live server; a response no document describes, or one that does not
+    conform, fails the test."""
+
+    def check(response: httpx.Response) -> None:
+        response.read()
+        request = response.request
+        describing = [c for c in checkers if c.describes(request.method, str(request.url))]
+        assert describing, f"no document describes {request.method} {request.url.path}"
+        for checker in describing:
+            violations = checker.check_httpx(response)
+            assert not violations, f"{request.method} {request.url} -> {response.status_code}: {violations}"
+
+    with (
+        LiveServer(Settings(seed=7)) as server,
+        httpx.Client(base_url=server.base_url, event_hooks={"response": [check]}, timeout=10) as http,
+    ):
+        yield http
+
+
+def test_storefront_sequence_signup_to_logout_over_http(storefront):
+    tenant = {"tenant": "demo", "client_id": "storefront-key"}
+    anonymous = storefront.get("/customerlogin/auth/anonymous/login", params=tenant)
+    assert anonymous.status_code == 200
+    anonymous_token = anonymous.json()["access_token"]
+
+    account = {"email": "hana@example.com", "password": "hana-pass-8"}
+    details = {"firstName": "Hana", "lastName": "Holm", "contactEmail": account["email"]}
+    signup = storefront.post(
+        "/customer/demo/signup", json={**account, "customerDetails": details}, headers=bearer(anonymous_token)
+    )
+    assert signup.status_code == 201
+    customer_id = signup.json()["id"]
+
+    login = storefront.post("/customer/demo/login", json=account, headers=bearer(anonymous_token))
+    assert login.status_code == 200
+    customer_token = login.json()["access_token"]
+
+    change = storefront.post(
+        "/customer/demo/me/accounts/internal/email/change",
+        json={**account, "newEmail": "hana.holm@example.org", "syncContactEmail": True},
+        headers=bearer(customer_token),
+    )
+    assert change.status_code == 204
+    email = storefront.get("/_mock/outbox/latest", params={"to": "hana.holm@example.org"})
+    assert email.status_code == 200
+    confirm = storefront.post(
+        "/customer/demo/me/accounts/internal/email/change/confirm",
+        json={"token": email.json()["token"]},
+        headers=bearer(anonymous_token),
+    )
+    assert confirm.status_code == 204
+
+    old_email_login = storefront.post("/customer/demo/login", json=account, headers=bearer(anonymous_token))
+    assert old_email_login.status_code == 401
+    new_login = storefront.post(
+        "/customer/demo/login",
+        json={"email": "hana.holm@example.org", "password": account["password"]},
+        headers=bearer(anonymous_token),
+    )
+    assert new_login.status_code == 200
+    new_token = new_login.json()["access_token"]
+
+    me = storefront.get("/customer/demo/me", headers=bearer(new_token))
+    assert me.status_code == 200
+    assert me.json()["id"] == customer_id
+    assert me.json()["accounts"] == [{"id": "hana.holm@example.org"}]
+    assert me.json()["contactEmail"] == "hana.holm@example.org"
+
+    logout = storefront.get(
+        "/customer/demo/logout", params={"accessToken": new_token}, headers=bearer(new_token)
+    )
+    assert logout.status_code == 204
+    rejected = storefront.get("/customer/demo/me", headers=bearer(new_token))
+    assert rejected.status_code == 401
+    assert rejected.json()["fault"]["faultstring"] == "Invalid access token"

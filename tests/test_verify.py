@@ -1,0 +1,250 @@
+"""`credmock verify` both ways: credmock itself passes every probe, a broken server is caught."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from credmock.cli import main
+from credmock.settings import Settings
+from credmock.testing import LiveServer
+from tests import broken_server
+from tests.broken_server import Answer, BrokenServer
+from tests.conftest import ALICE, TENANT
+
+READ_ONLY_PROBES = 20  # 5 operations x (no token, malformed token, invalid JSON, one specific probe)
+FLOW_STEPS = 12
+
+
+@pytest.fixture(scope="module")
+def credmock() -> Iterator[LiveServer]:
+    with LiveServer(Settings(seed=7)) as server:
+        yield server
+
+
+@pytest.fixture
+def credmock_url(credmock: LiveServer) -> Iterator[str]:
+    yield credmock.base_url
+    httpx.post(f"{credmock.base_url}/_mock/reset")  # the write flows change Alice's account
+
+
+@pytest.fixture(scope="module")
+def broken() -> Iterator[BrokenServer]:
+    with BrokenServer() as server:
+        yield server
+
+
+@pytest.fixture
+def broken_url(broken: BrokenServer) -> Iterator[str]:
+    yield broken.base_url
+    broken.answers.clear()
+
+
+def mock_token(base_url: str, **request: str) -> str:
+    response = httpx.post(f"{base_url}/_mock/tokens", json={"tenant": TENANT, **request})
+    assert response.status_code == 201, response.text
+    return response.json()["access_token"]
+
+
+def credmock_arguments(base_url: str) -> list[str]:
+    return [
+        "--anonymous-token",
+        mock_token(base_url, kind="anonymous"),
+        "--customer-token",
+        mock_token(base_url, kind="customer", email=ALICE["email"]),
+        "--email",
+        ALICE["email"],
+        "--password",
+        ALICE["password"],
+    ]
+
+
+BROKEN_SERVER_LOGIN = [
+    "--client-id",
+    broken_server.CLIENT_ID,
+    "--email",
+    broken_server.EMAIL,
+    "--password",
+    broken_server.PASSWORD,
+]
+
+
+def run_verify(capsys: pytest.CaptureFixture[str], base_url: str, *arguments: str) -> tuple[int, list[str]]:
+    """Exit status and the table's rows (without the header and the summary)."""
+    status = main(["verify", "--base-url", base_url, "--tenant", TENANT, *arguments])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["OPERATION", "PROBE", "EXPECTED", "GOT", "VERDICT"]
+    return status, lines[1:-1]
+
+
+def row(rows: list[str], operation: str, probe: str) -> str:
+    matches = [line for line in rows if re.split(r"\s{2,}", line)[:2] == [operation, probe]]
+    assert len(matches) == 1, (operation, probe, rows)
+    return matches[0]
+
+
+def test_verify_credmock_passes_every_read_only_probe(capsys, credmock_url):
+    status, rows = run_verify(capsys, credmock_url, *credmock_arguments(credmock_url))
+    assert status == 0
+    assert len(rows) == READ_ONLY_PROBES
+    assert all("  PASS" in line for line in rows), rows
+
+
+def test_verify_credmock_passes_every_write_flow_and_restores_the_account(capsys, credmock_url, tmp_path):
+    report = tmp_path / "verify.xml"
+    # Tokens obtained as a storefront does: anonymous login, then customer login.
+    login = ["--client-id", "storefront", "--email", ALICE["email"], "--password", ALICE["password"]]
+    status, rows = run_verify(capsys, credmock_url, *login, "--allow-writes", "--junit", str(report))
+    assert status == 0, "\n".join(rows)
+    assert len(rows) == READ_ONLY_PROBES + FLOW_STEPS
+    assert all("  PASS" in line for line in rows), rows
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("32", "0", "0")
+    # Alice logs in with her own email and password again.
+    token = {"tenant": TENANT, "kind": "customer", "email": ALICE["email"], "password": ALICE["password"]}
+    assert httpx.post(f"{credmock_url}/_mock/tokens", json=token).status_code == 201
+
+
+def test_verify_token_command_reads_the_emailed_tokens(capsys, credmock_url, tmp_path):
+    script = tmp_path / "read_emailed_token.py"
+    script.write_text(
+        "import sys, httpx\n"
+        f"outbox = '{credmock_url}/_mock/outbox/latest'\n"
+        "latest = httpx.get(outbox, params={'to': sys.argv[1], 'kind': sys.argv[2]})\n"
+        "print(latest.json()['token'])\n"
+    )
+    command = f'{shlex.quote(sys.executable)} {shlex.quote(str(script))} "$1" "$2"'
+    status, rows = run_verify(
+        capsys, credmock_url, *credmock_arguments(credmock_url), "--allow-writes", "--token-command", command
+    )
+    assert status == 0, "\n".join(rows)
+    assert len(rows) == READ_ONLY_PROBES + FLOW_STEPS
+    assert all("  PASS" in line for line in rows), rows
+
+
+def test_verify_without_tokens_skips_the_probes_that_need_one(capsys, credmock_url):
+    status, rows = run_verify(capsys, credmock_url)
+    assert status == 0
+    skipped = [line for line in rows if "  SKIP" in line]
+    assert len(skipped) == 10
+    assert "give --anonymous-token or --client-id" in row(rows, "reset-password", "bogus token")
+    assert "give --customer-token, or --email and --password" in row(
+        rows, "change-account-password", "wrong current password"
+    )
+    assert all("  PASS" in line for line in rows if line not in skipped)
+
+
+def test_verify_honest_broken_server_passes_with_tokens_obtained_by_login(capsys, broken_url):
+    status, rows = run_verify(capsys, broken_url, *BROKEN_SERVER_LOGIN)
+    assert status == 0, "\n".join(rows)
+    assert len(rows) == READ_ONLY_PROBES
+    assert all("  PASS" in line for line in rows), rows
+
+
+@pytest.mark.parametrize(
+    ("path", "answer", "operation", "probe", "reason"),
+    [
+        (
+            "/password/reset",
+            Answer(200, {"sent": True}),
+            "request-reset-password",
+            "unknown email",
+            "contract: status 200 is not declared for this operation (declared: 204, 400, 401, 403)",
+        ),
+        (
+            "/password/reset/update",
+            Answer(500, {"status": 500, "type": "internal_error", "message": "boom"}),
+            "reset-password",
+            "bogus token",
+            "contract: status 500 is not declared for this operation",
+        ),
+        (
+            "/me/accounts/internal/email/change/confirm",
+            Answer(400, {"status": "400", "type": "invalid_token", "message": "Bad token."}),
+            "confirm-customer-login-email",
+            "bogus token",
+            "contract: body does not match the schema: status: '400' is not of type 'integer'",
+        ),
+        (
+            "/password/change",
+            Answer(400, "<html><body>Bad Request</body></html>", content_type="text/html"),
+            "change-account-password",
+            "wrong current password",
+            "contract: content type 'text/html; charset=utf-8' is not declared (declared: application/json)",
+        ),
+        (
+            "/password/change",
+            Answer(401, {"fault": "Invalid access token"}, when="unauthorized"),
+            "change-account-password",
+            "no token",
+            "contract: body does not match the schema: fault: 'Invalid access token' is not of type 'object'",
+        ),
+        (
+            "/me/accounts/internal/email/change",
+            Answer(400, {"status": 400}),
+            "change-customer-login-email",
+            "wrong password",
+            "expected an ErrorMessage with a message, got '{\"status\": 400}'",
+        ),
+    ],
+    ids=[
+        "undeclared-200",
+        "status-500",
+        "wrong-field-type",
+        "html-error",
+        "fault-string",
+        "no-message",
+    ],
+)
+def test_verify_broken_server_violation_is_caught_with_its_reason(
+    capsys, broken, broken_url, tmp_path, path, answer, operation, probe, reason
+):
+    broken.answers[path] = answer
+    report = tmp_path / "verify.xml"
+    status, rows = run_verify(capsys, broken_url, *BROKEN_SERVER_LOGIN, "--junit", str(report))
+    assert status == 1
+    caught = row(rows, operation, probe)
+    assert "  FAIL  " in caught
+    assert reason in caught
+    # The report names the probe and the reason as well.
+    cases = [
+        case
+        for case in ET.parse(report).getroot().iter("testcase")
+        if case.get("classname") == f"POST-customer-{operation}"
+        and case.get("name", "").startswith(f"{probe} -> ")
+    ]
+    assert len(cases) == 1
+    failure = cases[0].find("failure")
+    assert failure is not None and reason in failure.get("message", "")
+    # Probes of the other operations still pass: the reason points at the one broken answer.
+    assert all("  PASS" in line for line in rows if line.split()[0] != operation)
+
+
+def test_verify_against_a_server_that_is_not_credmock_skips_the_flows(capsys, broken_url):
+    status, rows = run_verify(capsys, broken_url, *BROKEN_SERVER_LOGIN, "--allow-writes")
+    flow_rows = rows[READ_ONLY_PROBES:]
+    assert len(flow_rows) == FLOW_STEPS
+    assert all("SKIP  the target is not a credmock: give --token-command" in line for line in flow_rows[2:])
+    # Changing the password needs no emailed token: that flow runs, the broken server fails it.
+    assert status == 1
+    assert "FAIL  expected 204, got 400" in row(
+        rows, "change-account-password", "change password and back: change"
+    )
+    assert "SKIP  an earlier step of this flow failed" in row(
+        rows, "change-account-password", "change password and back: change back"
+    )
+
+
+def test_verify_unreachable_target_fails_every_probe(capsys, tmp_path):
+    status, rows = run_verify(capsys, "http://127.0.0.1:9", "--junit", str(tmp_path / "r.xml"))
+    assert status == 1
+    assert all("FAIL  no answer: ConnectError" in line for line in rows if "SKIP" not in line)
+    assert Path(tmp_path / "r.xml").read_bytes().startswith(b"<?xml")
