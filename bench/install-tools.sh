@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what `make bench` drives credmock with: wrk (Debian package) as the load generator,
-# and Prism (npm, into bench/.tools/) as the reference mock when Node is present.
+# Prism (npm, into bench/.tools/) as the reference mock when Node is present, and py-spy (PyPI,
+# into the project's venv) for `bench/run.py --profile`.
 # Each tool is optional: without wrk the bench falls back to its Python load driver, without
 # Node it measures credmock alone. Safe to run again: installed tools are kept.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 tools="$here/.tools"
+venv="${VENV:-$here/../.venv}"
 prism_version="${PRISM_VERSION:-5}"
 
 sudo_if_needed() {
@@ -37,4 +39,11 @@ else
         "@stoplight/prism-cli@$prism_version" >/dev/null; then
         echo "prism: npm install failed; the bench will measure credmock without Prism ratios" >&2
     fi
+fi
+
+if [ -x "$venv/bin/py-spy" ]; then
+    echo "py-spy: $venv/bin/py-spy"
+elif [ -x "$venv/bin/pip" ]; then
+    echo "py-spy: installing into $venv"
+    "$venv/bin/pip" install --quiet py-spy || echo "py-spy: install failed; --profile will say so" >&2
 fi

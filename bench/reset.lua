@@ -1,7 +1,6 @@
 -- wrk script: POST the password-reset request of the contract and count answers that are not 204.
 -- Environment: BENCH_PATH (e.g. /customer/demo/password/reset), BENCH_TOKEN (a valid anonymous
--- access token), BENCH_EMAIL (the address to reset), BENCH_MAX_REQUESTS (stop after this many
--- answers; 0 or unset: run for wrk's -d duration). done() prints one JSON line for bench/run.py.
+-- access token), BENCH_EMAIL (the address to reset). done() prints one JSON line for bench/run.py.
 wrk.method = "POST"
 wrk.path = os.getenv("BENCH_PATH") or "/customer/demo/password/reset"
 wrk.headers["Content-Type"] = "application/json"
@@ -15,17 +14,12 @@ function setup(thread)
 end
 
 function init(args)
-   unexpected, answered = 0, 0
-   max_requests = tonumber(os.getenv("BENCH_MAX_REQUESTS") or "0")
+   unexpected = 0
 end
 
 function response(status, headers, body)
    if status ~= 204 then
       unexpected = unexpected + 1
-   end
-   answered = answered + 1
-   if max_requests > 0 and answered >= max_requests then
-      wrk.thread:stop()
    end
 end
 

@@ -244,20 +244,15 @@ class PythonDriver:
     """The load generator when wrk is absent: a thread and a keep-alive connection per
     connection. The GIL caps it well below wrk, so its figures understate fast servers."""
 
-    def __init__(self, base_url: str, connections: int, seconds: float, max_requests: int = 0) -> None:
+    def __init__(self, base_url: str, connections: int, seconds: float) -> None:
         self.host, port = base_url.removeprefix("http://").rsplit(":", 1)
         self.port = int(port)
         self.connections = connections
         self.seconds = seconds
-        self.max_requests = max_requests
         self.lock = threading.Lock()
         self.latencies: list[float] = []
         self.wrong_answers = 0
         self.flows = 0
-
-    def _budget_left(self) -> bool:
-        with self.lock:
-            return not self.max_requests or len(self.latencies) < self.max_requests
 
     def _exchange(self, connection: http.client.HTTPConnection, method: str, path: str, body: str | None,
                   headers: dict[str, str]) -> tuple[int, bytes]:  # fmt: skip
@@ -279,7 +274,7 @@ class PythonDriver:
             connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
             flow = steps(number)
             step = next(flow)
-            while time.perf_counter() < deadline and self._budget_left():
+            while time.perf_counter() < deadline:
                 if step is None:
                     with self.lock:
                         self.flows += 1
@@ -322,14 +317,13 @@ def percentile(ordered: list[float], rank: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * rank / 100))]
 
 
-def reset_load(server: Server, connections: int, seconds: float, max_requests: int = 0) -> LoadResult:
-    """The reset request at ``connections`` connections, for ``seconds`` or ``max_requests``."""
+def reset_load(server: Server, connections: int, seconds: float) -> LoadResult:
+    """The reset request at ``connections`` connections for ``seconds``."""
     if shutil.which("wrk"):
         env = {
             "BENCH_PATH": RESET_PATH,
             "BENCH_TOKEN": server.token,
             "BENCH_EMAIL": RESET_EMAIL,
-            "BENCH_MAX_REQUESTS": str(max_requests),
         }
         found = run_wrk(server.base_url, RESET_LUA, 1, connections, seconds, env)
         return LoadResult(
@@ -345,7 +339,7 @@ def reset_load(server: Server, connections: int, seconds: float, max_requests: i
         while True:
             yield ("POST", RESET_PATH, body, 204)
 
-    driver = PythonDriver(server.base_url, connections, seconds, max_requests)
+    driver = PythonDriver(server.base_url, connections, seconds)
     return driver.run(steps, {"Content-Type": "application/json", "Authorization": f"Bearer {server.token}"})
 
 
@@ -490,15 +484,21 @@ def measure_run(server: Server, options: argparse.Namespace) -> dict[str, float 
 
 
 def measure_rss(target: Target, checkpoints: list[int]) -> dict[str, float]:
+    """RSS after each checkpoint's number of reset requests (16 connections). The load runs in
+    chunks sized from the rate so far (wrk runs for a duration, not a count), so a checkpoint is
+    passed by at most a second's worth of requests; the RSS is read right after it."""
     rss: dict[str, float] = {}
     with running(target) as server:
         rss["start"] = rss_mib(server.pid)
-        done = 0
+        done, rate = 0, None
         for checkpoint in checkpoints:
-            result = reset_load(server, 16, 3600, max_requests=checkpoint - done)
-            done += result.requests
+            while done < checkpoint:
+                seconds = 1.0 if rate is None else min(10.0, max(1.0, (checkpoint - done) / rate))
+                result = reset_load(server, 16, seconds)
+                done += result.requests
+                rate = max(result.per_second, 1.0)
             rss[str(checkpoint)] = rss_mib(server.pid)
-            print(f"  {target}: RSS {rss[str(checkpoint)]:.1f} MiB after {done} requests", flush=True)
+            print(f"  {target}: RSS {rss[str(checkpoint)]:.1f} MiB after {done:,} requests", flush=True)
     return rss
 
 

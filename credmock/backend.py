@@ -127,9 +127,10 @@ class CredentialsBackend:
             self._tenant(tenant)
         for seed in self._fixture_customers:
             self._add_seeded_customer(seed)
-        fake_seed = self.token_source.integer()
         for tenant in self._fixture_tenants or ["demo"]:
-            for seed in fake_customers(tenant, self.settings.fake_customers, fake_seed):
+            # One Faker seed per tenant, drawn from the token source: reproducible with --seed,
+            # and different people in each tenant.
+            for seed in fake_customers(tenant, self.settings.fake_customers, self.token_source.integer()):
                 self._add_seeded_customer(seed)
 
     def _add_seeded_customer(self, seed: CustomerSeed) -> None:

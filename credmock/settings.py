@@ -39,7 +39,7 @@ class Settings:
     validate_responses: bool = False
     # The web stack: "async" (Connexion's AsyncApp, handlers on the event loop) or "flask"
     # (Connexion's FlaskApp, handlers in a WSGI thread pool). Same wiring, same answers.
-    engine: str = "flask"
+    engine: str = "async"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # When set, every /_mock call but the health check must send it in X-Mock-Control-Token.
     control_token: str | None = field(default=None, repr=False)

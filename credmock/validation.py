@@ -4,13 +4,15 @@ Connexion's own JSON validator reports one problem as a problem+json string (and
 bytes that are not UTF-8); this one reports every problem as ``ErrorMessage.details``. It also
 refuses bodies above a size limit (before reading them when ``Content-Length`` says so) and the
 non-JSON constants ``NaN`` and ``Infinity`` that Python's parser would otherwise accept.
-:class:`EncodedSlashMiddleware` keeps an encoded slash in a path segment, so a tenant such as
-``de%2Fmo`` is a malformed tenant (400), as the contract reads it, not another path (404).
+:class:`PathSegmentMiddleware` keeps an encoded slash or control character inside its path
+segment, so a tenant such as ``de%2Fmo`` or ``de%0Amo`` is a malformed tenant (400), as the
+contract reads it, not another path or no route at all (404).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 from urllib.parse import unquote
 
@@ -102,21 +104,35 @@ class ContractJSONBodyValidator(JSONRequestBodyValidator):
         return None
 
 
-class EncodedSlashMiddleware:
-    """ASGI servers decode ``%2F`` into ``/`` in ``scope["path"]``, which splits a segment in
-    two; RFC 3986 makes it data within the segment. Routing then sees it as such."""
+_KEPT_ENCODED = re.compile(r"[/\x00-\x1f\x7f]")
+_SLASHES = re.compile("/{2,}")
+
+
+class PathSegmentMiddleware:
+    """Routing on the path's segments as the client sent them.
+
+    ASGI servers decode ``%2F`` into ``/`` in ``scope["path"]``, splitting a segment that
+    RFC 3986 says holds a slash as data, and a decoded newline makes Starlette's routes miss
+    the path altogether. Both stay percent-encoded here, inside their segment; doubled slashes
+    are merged.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path: bytes | None = scope.get("raw_path")
-        if scope["type"] == "http" and raw_path and b"%2f" in raw_path.lower():
-            segments = raw_path.decode("latin-1").split("/")
-            path = "/".join(
-                unquote(segment.replace("%2F", "%252F").replace("%2f", "%252F")) for segment in segments
-            )
-            scope = {**scope, "path": path}
+        if scope["type"] == "http" and raw_path:
+            path = scope["path"]
+            if b"%2f" in raw_path.lower() or _KEPT_ENCODED.search(path.replace("/", "")):
+                segments = (unquote(segment) for segment in raw_path.decode("latin-1").split("/"))
+                path = "/".join(
+                    _KEPT_ENCODED.sub(lambda match: f"%{ord(match.group()):02X}", segment)
+                    for segment in segments
+                )
+            path = _SLASHES.sub("/", path)  # as nginx's merge_slashes; Werkzeug would redirect
+            if path != scope["path"]:
+                scope = {**scope, "path": path}
         await self.app(scope, receive, send)
 
 

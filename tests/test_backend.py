@@ -12,6 +12,7 @@ from credmock.backend import CredentialsBackend
 from credmock.clock import Clock
 from credmock.models import PROFILE_EDIT_SCOPE, AccessToken
 from credmock.outbox import EMAIL_CHANGE, PASSWORD_RESET, Email, Outbox
+from credmock.seeding import FixtureError
 from credmock.settings import Settings
 from credmock.token_source import TokenSource
 from tests.conftest import EXPIRED_TOKEN_FAULT, INVALID_TOKEN_FAULT
@@ -430,6 +431,27 @@ def test_create_customer_stores_password_hashed(backend):
     customer = backend.create_customer("demo", "new@example.com", "secret-pass")
     assert "secret-pass" not in customer.password_hash
     assert can_log_in(backend, "new@example.com", "secret-pass")
+
+
+def test_fixture_customers_load_whatever_the_password_policy():
+    backend = make_backend(password_min_length=20)
+    assert can_log_in(backend, *ALICE)
+    with pytest.raises(errors.PasswordPolicyViolation):
+        backend.create_customer("demo", "new@example.com", "nineteen-characters")
+
+
+def test_fixture_with_duplicate_email_is_rejected_naming_file(tmp_path):
+    fixtures = tmp_path / "customers.yaml"
+    fixtures.write_text(
+        "tenants:\n  shop:\n    customers:\n"
+        "      - {email: a@example.com, password: secret-1}\n"
+        "      - {email: A@Example.com, password: secret-2}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(FixtureError) as raised:
+        make_backend(fixtures_path=fixtures)
+    assert str(raised.value).startswith(f"{fixtures}: tenant 'shop', customer 'A@Example.com': ")
+    assert "already used" in str(raised.value)
 
 
 def test_reset_returns_to_fixtures(backend):

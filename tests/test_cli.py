@@ -71,13 +71,17 @@ def test_serve_fake_customers_adds_n_per_tenant(seeded_runs):
     assert len(customers["acme"]) == 1 + 3
     fake = customers["demo"][3:]
     assert all(c["firstName"] and c["lastName"] and c["id"] for c in fake)
-    assert len({c["email"] for c in fake + customers["acme"][1:]}) == 6
+    assert len({c["email"] for c in fake}) == 3
+    other_tenant_fake = customers["acme"][1:]
+    assert not {c["email"] for c in fake} & {c["email"] for c in other_tenant_fake}, (
+        "each tenant gets its own people"
+    )
 
 
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        ("tenants: [unclosed", "cannot read fixtures"),
+        ("tenants: [unclosed", "invalid YAML at line 1 column 19"),
         ("tenants:\n  demo:\n    customers:\n      - {email: a@example.com}\n", "'password' is required"),
         (
             "tenants:\n  demo:\n    customers:\n      - {email: not-an-email, password: secret-1}\n",
@@ -85,7 +89,8 @@ def test_serve_fake_customers_adds_n_per_tenant(seeded_runs):
         ),
         (
             "tenants:\n  demo:\n    customers:\n"
-            "      - {email: a@example.com, password: secret-1}\n      - {email: A@example.com, password: secret-2}\n",
+            "      - {email: a@example.com, password: secret-1}\n"
+            "      - {email: A@example.com, password: secret-2}\n",
             "already used",
         ),
         ("tenants:\n  Demo Shop:\n    customers: []\n", "not a valid tenant name"),

@@ -287,6 +287,45 @@ def test_request_reset_password_tenant_with_encoded_slash_is_400(client: Hostile
     assert client.send("GET", "/_mock/outbox").json() == []
 
 
+@pytest.mark.parametrize(
+    "tenant", ["de%0Amo", "demo%0D", "de%00mo"], ids=["newline", "carriage return", "nul"]
+)
+def test_request_reset_password_tenant_with_control_character_is_400(
+    client: HostileClient, tenant: str
+) -> None:
+    response = client.send(
+        "POST",
+        f"/customer/{tenant}/password/reset",
+        json={"email": ALICE["email"]},
+        headers=bearer(client.token()),
+    )
+
+    assert error_type(response, 400) == "bad_request"
+    assert "tenant" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "path", ["//customer/demo/password/reset", "/customer/demo//password/reset"], ids=["leading", "inner"]
+)
+def test_request_reset_password_doubled_slashes_are_merged(client: HostileClient, path: str) -> None:
+    """As nginx does by default: the path means the same resource."""
+    url = f"{client.http.base_url}{path}"  # absolute: httpx would read a relative //customer as a host
+    response = client.send("POST", url, json={"email": ALICE["email"]}, headers=bearer(client.token()))
+
+    assert response.status_code == 204, response.text
+    assert [email["to"] for email in client.send("GET", "/_mock/outbox").json()] == [ALICE["email"]]
+
+
+def test_request_reset_password_empty_tenant_is_404(client: HostileClient) -> None:
+    """Merged, the path is /customer/password/reset, which no operation serves. (Straight to the
+    server: openapi-core would read the empty segment as a tenant of the contract's path.)"""
+    response = client.http.post(
+        "/customer//password/reset", json={"email": ALICE["email"]}, headers=bearer(client.token())
+    )
+
+    assert error_type(response, 404) == "resource_not_found"
+
+
 def test_request_reset_password_tenant_with_plain_slash_is_404(client: HostileClient) -> None:
     """A plain slash makes another path, which no operation serves: 404 in the ErrorMessage shape."""
     response = client.send(
