@@ -41,7 +41,7 @@ class Settings:
     # (Connexion's FlaskApp, handlers in a WSGI thread pool). Same wiring, same answers.
     engine: str = "async"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    # When set, every /_mock call but the health check must send it in X-Mock-Control-Token.
+    # When set, every /_mock call must send it in the X-Mock-Control-Token header.
     control_token: str | None = field(default=None, repr=False)
     # Browser origins allowed to call the mock (scheme://host[:port]); "*": any origin, echoed.
     cors_origins: tuple[str, ...] = ("*",)

@@ -34,7 +34,8 @@ def wait_until_healthy(base_url: str, timeout: float = 20.0, process: subprocess
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"credmock exited with {process.returncode} before serving")
         try:
-            if httpx.get(f"{base_url}/_mock/health", timeout=1).status_code == 200:
+            # 401: serving, behind a control token
+            if httpx.get(f"{base_url}/_mock/health", timeout=1).status_code in (200, 401):
                 return
         except httpx.HTTPError:
             pass

@@ -25,6 +25,7 @@ MOCK_CALLS = [
     ("GET", "/_mock/clock", None),
     ("POST", "/_mock/clock", {"advanceSeconds": 10}),
     ("POST", "/_mock/reset", None),
+    ("GET", "/_mock/health", None),
 ]
 CALL_IDS = [f"{method} {path}" for method, path, _ in MOCK_CALLS]
 
@@ -64,13 +65,6 @@ def test_mock_api_with_control_token_is_served(guarded: ContractClient, method: 
     response = guarded.request(method, path, json=body, headers={HEADER: CONTROL_TOKEN})
 
     assert response.status_code in (200, 201, 204, 404), response.text  # 404: the outbox is empty
-
-
-def test_mock_api_health_needs_no_control_token(guarded: ContractClient) -> None:
-    response = guarded.get("/_mock/health")
-
-    assert response.status_code == 200
-    assert response.json()["status"] == "ok"
 
 
 def test_request_reset_password_needs_no_control_token(guarded: ContractClient) -> None:

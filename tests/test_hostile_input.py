@@ -249,31 +249,20 @@ def test_credential_operations_null_fields_are_400(
 
 @pytest.mark.parametrize(
     "tenant",
-    ["Demo", "DEMO", "de.mo", "demo..", "d" * 100, "dé mo"],
-    ids=["capital", "upper", "dot", "dots", "100 chars", "unicode space"],
+    ["Demo", "DEMO", "de.mo", "demo..", "d" * 100, "dé mo", "de%2Fmo", "de%2fmo", "demo%2F..%2Facme"],
+    ids=[
+        "capital",
+        "upper",
+        "dot",
+        "dots",
+        "100 chars",
+        "unicode space",
+        "slash",
+        "lowercase slash",
+        "traversal",
+    ],
 )
 def test_request_reset_password_malformed_tenant_is_400(client: HostileClient, tenant: str) -> None:
-    response = client.send(
-        "POST",
-        f"/customer/{tenant}/password/reset",
-        json={"email": ALICE["email"]},
-        headers=bearer(client.token()),
-    )
-
-    assert error_type(response, 400) == "bad_request"
-    assert "tenant" in response.json()["message"]
-
-
-def test_request_reset_password_malformed_tenant_without_token_is_401(client: HostileClient) -> None:
-    response = client.send("POST", "/customer/De.Mo/password/reset", json={"email": ALICE["email"]})
-
-    assert_fault(response)
-
-
-@pytest.mark.parametrize(
-    "tenant", ["de%2Fmo", "de%2fmo", "demo%2F..%2Facme"], ids=["slash", "lowercase", "traversal"]
-)
-def test_request_reset_password_tenant_with_encoded_slash_is_400(client: HostileClient, tenant: str) -> None:
     """An encoded slash is data inside the segment (RFC 3986): a malformed tenant, not another path."""
     response = client.send(
         "POST",
@@ -285,6 +274,12 @@ def test_request_reset_password_tenant_with_encoded_slash_is_400(client: Hostile
     assert error_type(response, 400) == "bad_request"
     assert "tenant" in response.json()["message"]
     assert client.send("GET", "/_mock/outbox").json() == []
+
+
+def test_request_reset_password_malformed_tenant_without_token_is_401(client: HostileClient) -> None:
+    response = client.send("POST", "/customer/De.Mo/password/reset", json={"email": ALICE["email"]})
+
+    assert_fault(response)
 
 
 @pytest.mark.parametrize(
