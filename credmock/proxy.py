@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 import uvicorn
@@ -31,7 +31,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from credmock.app import CONTRACT_SPEC, load_spec
-from credmock.contract import ContractChecker
+
+if TYPE_CHECKING:  # openapi-core loads in 0.1 s: imported when proxying, not by every CLI start
+    from credmock.contract import ContractChecker
 
 logger = logging.getLogger("credmock.proxy")
 
@@ -120,7 +122,10 @@ def create_proxy_app(
     """The proxy as an ASGI app; ``app.state.violations`` is its :class:`ViolationLog`."""
     upstream_url = httpx.URL(upstream)
     prefix = upstream_url.raw_path.rstrip(b"/")
-    checker = checker or ContractChecker(load_spec(CONTRACT_SPEC))
+    if checker is None:
+        from credmock.contract import ContractChecker
+
+        checker = ContractChecker(load_spec(CONTRACT_SPEC))
     violations = ViolationLog(capacity)
     client: httpx.AsyncClient | None = None
 

@@ -56,6 +56,18 @@ def security_map(backend: CredentialsBackend, spec: dict[str, Any]) -> dict[str,
             customer_required = customer_required_by_definition.get(_definition_key(security_scheme), True)
             return verifier(customer_required)
 
+        def check_bearer_token(
+            self, token_info_func: Callable[..., dict[str, Any]]
+        ) -> Callable[[Any, str], dict[str, Any]]:
+            """Calls the verifier with (token, request) directly: Connexion's generic check
+            inspects the verifier's signature on every request (6% of the server's time), and
+            the verifier never answers None, it raises the contract's 401/403/400."""
+
+            def check(request: Any, token: str) -> dict[str, Any]:
+                return token_info_func(token, request)
+
+            return check
+
     return {
         "bearer": BackendBearerSecurityHandler,
         "apiKey": control_token_handler(backend.settings.control_token),
