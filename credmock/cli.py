@@ -123,7 +123,9 @@ def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
         more = len(state.customers) - 5
         suffix = f", +{more} more" if more > 0 else ""
         lines.append(f"  tenant {name}: {len(state.customers)} customers ({emails}{suffix})")
+    first_tenant = next(iter(backend.tenants), "demo")  # the first of the fixtures file
     lines += [
+        f"  anonymous:   GET {url}/customerlogin/auth/anonymous/login?tenant={first_tenant}&client_id=any",
         f"  outbox:      {url}/_mock/outbox  (newest: {url}/_mock/outbox/latest)",
         f"  tokens:      POST {url}/_mock/tokens",
         f"  reset state: POST {url}/_mock/reset",

@@ -57,6 +57,7 @@ def test_serve_banner_shows_url_tenants_customers_and_outbox(seeded_runs):
     assert "tenant acme: 4 customers (" in output
     assert "dave@acme.example" in output
     assert f"outbox:      {url}/_mock/outbox" in output
+    assert f"anonymous:   GET {url}/customerlogin/auth/anonymous/login?tenant=demo&client_id=any" in output
 
 
 def test_serve_same_seed_gives_same_customers_and_tokens(seeded_runs):
