@@ -247,23 +247,26 @@ def test_credential_operations_null_fields_are_400(
     assert field in {detail["field"] for detail in response.json()["details"]}
 
 
-@pytest.mark.parametrize(
-    "tenant",
-    ["Demo", "DEMO", "de.mo", "demo..", "d" * 100, "dé mo", "de%2Fmo", "de%2fmo", "demo%2F..%2Facme"],
-    ids=[
-        "capital",
-        "upper",
-        "dot",
-        "dots",
-        "100 chars",
-        "unicode space",
-        "slash",
-        "lowercase slash",
-        "traversal",
-    ],
-)
+MALFORMED_TENANTS = {
+    "capital": "Demo",
+    "upper": "DEMO",
+    "dot": "de.mo",
+    "dots": "demo..",
+    "100 chars": "d" * 100,
+    "unicode space": "dé mo",
+    "slash": "de%2Fmo",
+    "lowercase slash": "de%2fmo",
+    "traversal": "demo%2F..%2Facme",
+    "newline": "de%0Amo",
+    "carriage return": "demo%0D",
+    "nul": "de%00mo",
+}
+
+
+@pytest.mark.parametrize("tenant", MALFORMED_TENANTS.values(), ids=MALFORMED_TENANTS.keys())
 def test_request_reset_password_malformed_tenant_is_400(client: HostileClient, tenant: str) -> None:
-    """An encoded slash is data inside the segment (RFC 3986): a malformed tenant, not another path."""
+    """An encoded slash or control character is data inside the segment (RFC 3986): a malformed
+    tenant, not another path."""
     response = client.send(
         "POST",
         f"/customer/{tenant}/password/reset",
@@ -280,23 +283,6 @@ def test_request_reset_password_malformed_tenant_without_token_is_401(client: Ho
     response = client.send("POST", "/customer/De.Mo/password/reset", json={"email": ALICE["email"]})
 
     assert_fault(response)
-
-
-@pytest.mark.parametrize(
-    "tenant", ["de%0Amo", "demo%0D", "de%00mo"], ids=["newline", "carriage return", "nul"]
-)
-def test_request_reset_password_tenant_with_control_character_is_400(
-    client: HostileClient, tenant: str
-) -> None:
-    response = client.send(
-        "POST",
-        f"/customer/{tenant}/password/reset",
-        json={"email": ALICE["email"]},
-        headers=bearer(client.token()),
-    )
-
-    assert error_type(response, 400) == "bad_request"
-    assert "tenant" in response.json()["message"]
 
 
 @pytest.mark.parametrize(
