@@ -27,17 +27,28 @@ else
     echo "wrk: no apt-get here; the bench will use its Python load driver" >&2
 fi
 
-if ! command -v npm >/dev/null; then
-    echo "prism: Node/npm not found; the bench will measure credmock without Prism ratios" >&2
-elif [ -x "$tools/node_modules/.bin/prism" ]; then
-    echo "prism: $tools/node_modules/.bin/prism"
-else
+prism_works() {
+    [ -x "$tools/node_modules/.bin/prism" ] && "$tools/node_modules/.bin/prism" --version >/dev/null 2>&1
+}
+
+install_prism() {
     echo "prism: installing @stoplight/prism-cli@$prism_version into $tools"
+    rm -rf "$tools/node_modules"
     mkdir -p "$tools"
     [ -f "$tools/package.json" ] || echo '{"private": true}' >"$tools/package.json"
-    if ! npm install --prefix "$tools" --no-audit --no-fund --loglevel=error \
-        "@stoplight/prism-cli@$prism_version" >/dev/null; then
-        echo "prism: npm install failed; the bench will measure credmock without Prism ratios" >&2
+    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error \
+        "@stoplight/prism-cli@$prism_version" >/dev/null
+}
+
+if ! command -v npm >/dev/null; then
+    echo "prism: Node/npm not found; the bench will measure credmock without Prism ratios" >&2
+elif prism_works; then
+    echo "prism: $tools/node_modules/.bin/prism"
+else
+    # A second try from a clean folder: an interrupted or half-extracted install was seen once
+    # (a dependency without its build/ folder), and it does not repair itself.
+    if ! { install_prism && prism_works; } && ! { install_prism && prism_works; }; then
+        echo "prism: install failed; the bench will measure credmock without Prism ratios" >&2
     fi
 fi
 
