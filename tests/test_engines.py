@@ -1,6 +1,7 @@
 """Both engines (``Settings.engine``: async, the default, and flask) serve the same wiring.
 
-The whole suite runs on the default engine; this smoke test walks a password reset, a
+The whole suite runs on the default engine (the flows of tests/test_flows.py, the concurrency
+and hostile-input tests on both); this smoke test walks a password reset, a
 validation error and a token error through each engine, every response checked against the
 contract by ``client_with``.
 """

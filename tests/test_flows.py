@@ -16,7 +16,8 @@ from credmock.settings import Settings
 from credmock.testing import ServerProcess
 
 EXTERNAL_BASE_URL = os.environ.get("CREDMOCK_BASE_URL")
-TARGETS = ["external"] if EXTERNAL_BASE_URL else ["in-process", "live"]
+# In-process on each engine (Settings.engine), and `credmock serve` on the default one.
+TARGETS = ["external"] if EXTERNAL_BASE_URL else ["in-process", "in-process-flask", "live"]
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +29,9 @@ def live_server() -> Iterator[ServerProcess]:
 @pytest.fixture(params=TARGETS)
 def http(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
     """An HTTP client on a freshly reset credmock."""
-    if request.param == "in-process":
-        client: httpx.Client = create_app(Settings(validate_responses=True)).test_client()
+    if request.param.startswith("in-process"):
+        engine = "flask" if request.param.endswith("flask") else Settings().engine
+        client: httpx.Client = create_app(Settings(validate_responses=True, engine=engine)).test_client()
     else:
         base_url = EXTERNAL_BASE_URL or request.getfixturevalue("live_server").base_url
         client = httpx.Client(base_url=base_url, timeout=10)
