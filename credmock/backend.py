@@ -74,13 +74,22 @@ def normalise_email(email: str, field: str) -> str:
         ) from None
 
 
+def require_texts(**fields: Any) -> tuple[str, ...]:
+    """Required string fields of a request body, in the order given, or one 400 naming each problem."""
+    problems = []
+    for field, value in fields.items():
+        if value is None or value == "":
+            problems.append(errors.FieldProblem(field, "missing_value", f"'{field}' is required."))
+        elif not isinstance(value, str):
+            problems.append(errors.FieldProblem(field, "invalid_type", f"'{field}' must be a string."))
+    if problems:
+        raise errors.ValidationFailed(" ".join(problem.message for problem in problems), problems)
+    return tuple(fields.values())
+
+
 def require_text(value: Any, field: str) -> str:
     """A required string field of a request body, or a 400 naming it."""
-    if value is None or value == "":
-        raise errors.ValidationFailed.for_field(field, "missing_value", f"'{field}' is required.")
-    if not isinstance(value, str):
-        raise errors.ValidationFailed.for_field(field, "invalid_type", f"'{field}' must be a string.")
-    return value
+    return require_texts(**{field: value})[0]
 
 
 def iso_time(timestamp: float) -> str:
@@ -213,8 +222,7 @@ class CredentialsBackend:
         last_name: str = "",
         contact_email: str | None = None,
     ) -> Customer:
-        email = require_text(email, "email")
-        password = require_text(password, "password")
+        email, password = require_texts(email=email, password=password)
         if contact_email is not None:
             contact_email = normalise_email(contact_email, "contactEmail")
         return self._add_customer(
@@ -518,8 +526,9 @@ class CredentialsBackend:
 
     @_locked
     def change_password(self, access_token: AccessToken, current_password: Any, new_password: Any) -> None:
-        current_password = require_text(current_password, "currentPassword")
-        new_password = require_text(new_password, "newPassword")
+        current_password, new_password = require_texts(
+            currentPassword=current_password, newPassword=new_password
+        )
         customer = self._customer_of(access_token)
         if not verify_password(current_password, customer.password_hash):
             raise errors.WrongCurrentPassword()
@@ -538,9 +547,8 @@ class CredentialsBackend:
         """Email a confirmation token to ``new_email``; nothing changes until it is confirmed."""
         if PROFILE_EDIT_SCOPE not in access_token.scopes:
             raise errors.MissingScope(PROFILE_EDIT_SCOPE)
-        email = require_text(email, "email")
-        password = require_text(password, "password")
-        new_email = normalise_email(require_text(new_email, "newEmail"), "newEmail")
+        email, password, new_email = require_texts(email=email, password=password, newEmail=new_email)
+        new_email = normalise_email(new_email, "newEmail")
         if not isinstance(sync_contact_email, bool):
             raise errors.ValidationFailed.for_field(
                 "syncContactEmail", "invalid_type", "'syncContactEmail' must be a boolean."

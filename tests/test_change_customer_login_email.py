@@ -92,6 +92,14 @@ def test_change_customer_login_email_missing_field_is_rejected(client, missing):
     assert missing in error_fields(error_body(response, 400))
 
 
+def test_change_customer_login_email_empty_body_names_every_missing_field(client):
+    response = client.post(URL, json={}, headers=bearer(client.customer_token()))
+    body = error_body(response, 400)
+    assert error_fields(body) == ["email", "password", "newEmail"]
+    assert {detail["type"] for detail in body["details"]} == {"missing_value"}
+    assert client.outbox() == []
+
+
 def test_change_customer_login_email_without_profile_edit_scope_is_forbidden(client):
     token = client.customer_token(scopes=["customer.customer_read_own", "customer.customer_manage_own"])
     body = error_body(request_change(client, token), 403)
