@@ -166,13 +166,21 @@ class CredentialsBackend:
         return now
 
     def _purge(self, now: float) -> None:
-        """Forget expired email tokens and access tokens long expired: memory stays bounded."""
+        """Forget expired email tokens, access tokens long expired, and tenants left empty (any
+        request may name a new tenant): memory stays bounded."""
         self._last_purge = now
         for value in [v for v, t in self.access_tokens.items() if t.expires_at + EXPIRED_TOKEN_MEMORY <= now]:
             self._forget_access_token(value)
         for state in self.tenants.values():
             for value in [v for v, t in state.email_tokens.items() if t.expires_at <= now]:
                 self._spend_email_token(state, value)
+        fixture_tenants = set(self._fixture_tenants)
+        for name in [
+            name
+            for name, state in self.tenants.items()
+            if name not in fixture_tenants and not state.customers and not state.email_tokens
+        ]:
+            del self.tenants[name]
 
     @staticmethod
     def validate_tenant(tenant: str) -> None:

@@ -122,3 +122,16 @@ def test_request_password_reset_outbox_keeps_the_newest_emails(backend: Credenti
         state.email_tokens[token].value for state in backend.tenants.values() for token in state.email_tokens
     }
     assert {newest[0].token, newest[1].token} == live_tokens
+
+
+def test_purge_drops_tenants_left_empty(backend: CredentialsBackend) -> None:
+    """Any request may name a new tenant; the ones holding nothing do not pile up."""
+    for number in range(100):
+        backend.request_password_reset(f"junk{number}", ALICE["email"])
+    backend.create_customer("kept", "kept@example.com", "kept-pass-1")
+    assert len(backend.tenants) == 2 + 100 + 1
+
+    backend._purge(backend.clock.now())
+
+    assert sorted(backend.tenants) == ["acme", "demo", "kept"]
+    assert backend.issue_anonymous_token("junk1").tenant == "junk1", "a purged tenant is created again on use"
