@@ -229,5 +229,5 @@ def create_app(settings: Settings | None = None, backend: CredentialsBackend | N
     app.docs = docs.entries
     http_errors.install(app, allowed_methods)
     app.add_middleware(PathSegmentMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
-    cors.install(app, settings.cors_origins)
+    cors.install(app, settings.cors_origins, settings.control_token)
     return app

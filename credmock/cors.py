@@ -1,5 +1,9 @@
 """CORS for every path, so a storefront on another origin can call the mock from a browser.
 
+The mock API under ``/_mock`` reads the outbox and mints tokens, so it is stricter: unless a
+control token guards it or origins are given, only pages on loopback origins (a storefront in
+development, the browser test) may call it; a public web page open in the same browser may not.
+
 Starlette's CORSMiddleware does the work. It is placed before Connexion's exception middleware,
 so preflights are answered before routing and security (no token needed, any path), and the
 error responses of ``http_errors`` (a 401 above all) carry the headers too: without them a
@@ -14,12 +18,15 @@ from typing import Any
 
 from connexion.middleware import MiddlewarePosition
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 ANY_ORIGIN = "*"
 # Response headers a page may read beyond the CORS-safelisted ones.
 EXPOSED_HEADERS = ("Location", "Retry-After", "WWW-Authenticate")
 PREFLIGHT_MAX_AGE_SECONDS = 600
 _ORIGIN = re.compile(r"^https?://[^/?#\s]+$")
+LOOPBACK_ORIGIN = r"^https?://(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?$"
+MOCK_API_PREFIX = "/_mock"
 
 
 def validate_origins(origins: Sequence[str]) -> tuple[str, ...]:
@@ -49,7 +56,34 @@ def middleware_options(origins: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def install(app: Any, origins: Sequence[str]) -> None:  # app: connexion.FlaskApp or AsyncApp
+def mock_api_options(origins: Sequence[str], control_token: str | None) -> dict[str, Any]:
+    """CORSMiddleware's options for ``/_mock``: as for the contract when a control token guards it
+    or origins were named; otherwise loopback origins only, and no private-network access."""
+    options = middleware_options(origins)
+    if control_token is None and ANY_ORIGIN in origins:
+        options.update(allow_origins=(), allow_origin_regex=LOOPBACK_ORIGIN, allow_private_network=False)
+    return options
+
+
+class PathCORSMiddleware:
+    """Two CORS policies: one for ``/_mock``, one for every other path."""
+
+    def __init__(self, app: ASGIApp, *, origins: Sequence[str], control_token: str | None) -> None:
+        self.contract = CORSMiddleware(app, **middleware_options(origins))
+        self.mock_api = CORSMiddleware(app, **mock_api_options(origins, control_token))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        is_mock_api = scope["type"] == "http" and scope["path"].startswith(MOCK_API_PREFIX)
+        await (self.mock_api if is_mock_api else self.contract)(scope, receive, send)
+
+
+def install(app: Any, origins: Sequence[str], control_token: str | None = None) -> None:
+    """``app``: a connexion FlaskApp or AsyncApp. Bad origins raise ValueError here, at start-up:
+    Connexion builds the middleware itself only on the first request."""
+    validate_origins(origins)
     app.add_middleware(
-        CORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **middleware_options(origins)
+        PathCORSMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        origins=origins,
+        control_token=control_token,
     )

@@ -10,30 +10,40 @@ from credmock.settings import Settings
 from tests.conftest import ALICE, ContractClient, bearer
 
 SHOP = "http://shop.example:3000"
+LOCAL_SHOP = "http://localhost:3000"  # a storefront in development
 
 
-def preflight(client: ContractClient, path: str, method: str = "POST", headers: str | None = None, **extra):
-    request_headers = {"Origin": SHOP, "Access-Control-Request-Method": method, **extra}
+def preflight(
+    client: ContractClient,
+    path: str,
+    method: str = "POST",
+    headers: str | None = None,
+    origin: str = SHOP,
+    **extra: str,
+):
+    request_headers = {"Origin": origin, "Access-Control-Request-Method": method, **extra}
     if headers is not None:
         request_headers["Access-Control-Request-Headers"] = headers
     return client.request("OPTIONS", path, headers=request_headers)
 
 
 @pytest.mark.parametrize(
-    "path",
+    ("path", "origin"),
     [
-        "/customer/demo/password/change",  # contract, customer token required
-        "/customer/demo/password/reset",  # contract, anonymous token required
-        "/_mock/outbox/latest",
-        "/_mock/tokens",
-        "/no/such/path",
+        ("/customer/demo/password/change", SHOP),  # contract, customer token required
+        ("/customer/demo/password/reset", SHOP),  # contract, anonymous token required
+        ("/_mock/outbox/latest", LOCAL_SHOP),
+        ("/_mock/tokens", LOCAL_SHOP),
+        ("/no/such/path", SHOP),
     ],
 )
-def test_preflight_any_path_answered_without_token(client, path):
-    response = preflight(client, path, headers="authorization,content-type,emporix-tenant,x-trace-id")
+def test_preflight_any_path_answered_without_token(client, path, origin):
+    response = preflight(
+        client, path, headers="authorization,content-type,emporix-tenant,x-trace-id", origin=origin
+    )
 
     assert response.status_code == 200
-    assert response.headers["access-control-allow-origin"] == SHOP
+    assert response.headers["access-control-allow-origin"] == origin
     assert response.headers["access-control-allow-credentials"] == "true"
     assert (
         response.headers["access-control-allow-headers"]
@@ -94,9 +104,30 @@ def test_request_reset_password_invalid_body_400_readable_by_page(client):
 
 
 def test_get_latest_email_empty_outbox_404_readable_by_page(client):
-    response = client.get("/_mock/outbox/latest", headers={"Origin": SHOP})
+    response = client.get("/_mock/outbox/latest", headers={"Origin": LOCAL_SHOP})
 
     assert response.status_code == 404
+    assert response.headers["access-control-allow-origin"] == LOCAL_SHOP
+
+
+@pytest.mark.parametrize("origin", [SHOP, "https://evil.example", "http://localhost.evil.example"])
+def test_mock_api_from_public_origin_is_not_readable_by_page(client, origin):
+    """A public page open in the developer's browser must not read the outbox of a local mock."""
+    assert preflight(client, "/_mock/tokens", origin=origin).status_code == 400
+    response = client.get("/_mock/outbox", headers={"Origin": origin})
+    assert "access-control-allow-origin" not in response.headers
+
+
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:8000", "http://[::1]:5173", "https://localhost"])
+def test_mock_api_from_loopback_origin_is_readable_by_page(client, origin):
+    response = client.get("/_mock/outbox", headers={"Origin": origin})
+    assert response.headers["access-control-allow-origin"] == origin
+
+
+def test_mock_api_with_control_token_is_open_to_any_origin(checkers):
+    guarded = ContractClient(create_app(Settings(control_token="s3cret-token")), checkers)
+    response = guarded.get("/_mock/outbox", headers={"Origin": SHOP, "X-Mock-Control-Token": "s3cret-token"})
+    assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == SHOP
 
 
