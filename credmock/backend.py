@@ -19,7 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from credmock import exceptions as errors
 from credmock.clock import Clock
-from credmock.mail import build_link, compose
+from credmock.mail import build_link, check_link_template, compose
 from credmock.models import (
     ANONYMOUS,
     CUSTOMER,
@@ -106,6 +106,8 @@ class CredentialsBackend:
         outbox: Outbox | None = None,
     ) -> None:
         self.settings = settings
+        check_link_template(settings.password_reset_link, "the password reset link (--reset-link)")
+        check_link_template(settings.email_change_link, "the email change link (--email-change-link)")
         self.clock = clock or Clock(settings.clock_start)
         self.token_source = token_source or TokenSource(settings.seed)
         self.outbox = outbox or Outbox(settings.outbox_capacity)
@@ -451,11 +453,7 @@ class CredentialsBackend:
         self, customer: Customer, purpose: str, lifetime: int, *, to: str, **binding: Any
     ) -> EmailToken:
         """A new one-time token, replacing the customer's previous one of the same purpose,
-        and the email that carries it."""
-        state = self._tenant(customer.tenant)
-        previous = state.live_email_tokens.get((customer.id, purpose))
-        if previous:
-            self._spend_email_token(state, previous)
+        and the email that carries it. The email is written before any state changes."""
         now = self._now()
         token = EmailToken(
             value=self.token_source.token(EMAIL_TOKEN_LENGTH),
@@ -465,8 +463,6 @@ class CredentialsBackend:
             expires_at=now + lifetime,
             **binding,
         )
-        state.email_tokens[token.value] = token
-        state.live_email_tokens[(customer.id, purpose)] = token.value
         template = (
             self.settings.password_reset_link
             if purpose == PASSWORD_RESET
@@ -475,6 +471,12 @@ class CredentialsBackend:
         link = build_link(template, tenant=customer.tenant, token=token.value, email=to)
         name = " ".join(part for part in (customer.first_name, customer.last_name) if part)
         subject, body = compose(purpose, name=name, token=token.value, link=link, lifetime_seconds=lifetime)
+        state = self._tenant(customer.tenant)
+        previous = state.live_email_tokens.get((customer.id, purpose))
+        if previous:
+            self._spend_email_token(state, previous)
+        state.email_tokens[token.value] = token
+        state.live_email_tokens[(customer.id, purpose)] = token.value
         self.outbox.send(
             Email(
                 id=self.token_source.uuid(),

@@ -14,6 +14,17 @@ def build_link(template: str, *, tenant: str, token: str, email: str) -> str:
     )
 
 
+def check_link_template(template: str, name: str) -> None:
+    """ValueError naming ``name`` when ``template`` is not a link template this module can fill."""
+    try:
+        build_link(template, tenant="demo", token="token", email="customer@example.com")
+    except (KeyError, IndexError, ValueError) as error:
+        raise ValueError(
+            f"{name} {template!r} cannot be filled in ({type(error).__name__}: {error}): "
+            "use the placeholders {tenant}, {token} and {email}, and {{ }} for literal braces"
+        ) from None
+
+
 def compose(kind: str, *, name: str, token: str, link: str, lifetime_seconds: int) -> tuple[str, str]:
     """Subject and plain-text body of an email of ``kind``."""
     minutes = max(1, lifetime_seconds // 60)

@@ -81,6 +81,9 @@ def control_token_matches(expected: str, given: str | None) -> bool:
 
 def control_token_handler(control_token: str | None) -> type[ApiKeySecurityHandler]:
     """The handler of the mock API's header scheme, for a server with or without a control token."""
+    if control_token is not None and not (control_token.isascii() and control_token.isprintable()):
+        # It travels in an HTTP header, which carries bytes a client may encode differently.
+        raise ValueError("the control token must be printable ASCII: it is sent in an HTTP header")
 
     class ControlTokenSecurityHandler(ApiKeySecurityHandler):
         def get_fn(self, security_scheme: dict[str, Any], required_scopes: Any) -> Callable[..., Any]:

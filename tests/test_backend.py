@@ -485,3 +485,16 @@ def test_same_seed_gives_same_tokens_and_customer_ids():
 
     assert run(42) == run(42)
     assert run(42) != run(43)
+
+
+@pytest.mark.parametrize("field", ["password_reset_link", "email_change_link"])
+def test_backend_bad_link_template_is_refused_at_start(field):
+    with pytest.raises(ValueError, match=r"placeholders \{tenant\}, \{token\} and \{email\}"):
+        CredentialsBackend(Settings(**{field: "http://shop.example/?t={tokn}"}))
+
+
+def test_request_password_reset_link_template_with_literal_braces():
+    backend = CredentialsBackend(Settings(password_reset_link="http://shop.example/{{x}}/{token}"))
+    backend.request_password_reset("demo", "alice@example.com")
+    email = backend.outbox.latest()
+    assert email.link == f"http://shop.example/{{x}}/{email.token}"

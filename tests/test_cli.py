@@ -113,3 +113,19 @@ def test_serve_missing_fixtures_file_fails_in_one_line(tmp_path: Path):
     assert result.returncode != 0
     [line] = result.stderr.strip().splitlines()
     assert "nope.yaml" in line
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "reason"),
+    [
+        ("--reset-link", "http://shop.example/reset?t={tokn}", "the password reset link (--reset-link)"),
+        ("--email-change-link", "http://shop.example/{0}", "the email change link (--email-change-link)"),
+        ("--control-token", "tökén", "the control token must be printable ASCII"),
+    ],
+    ids=["unknown-placeholder", "positional-placeholder", "non-ascii-control-token"],
+)
+def test_serve_bad_option_fails_in_one_line(option: str, value: str, reason: str):
+    result = serve_and_fail(option, value)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert reason in line
