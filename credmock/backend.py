@@ -171,8 +171,7 @@ class CredentialsBackend:
         """Forget expired email tokens, access tokens long expired, and tenants left empty (any
         request may name a new tenant): memory stays bounded."""
         self._last_purge = now
-        for value in [v for v, t in self.access_tokens.items() if t.expires_at + EXPIRED_TOKEN_MEMORY <= now]:
-            self._forget_access_token(value)
+        self._forget_access_tokens(lambda token: token.expires_at + EXPIRED_TOKEN_MEMORY <= now)
         for state in self.tenants.values():
             for value in [v for v, t in state.email_tokens.items() if t.expires_at <= now]:
                 self._spend_email_token(state, value)
@@ -366,15 +365,12 @@ class CredentialsBackend:
             raise errors.CustomerTokenRequired()
         return token
 
-    @_locked
-    def revoke_access_token(self, value: str) -> None:
-        self._forget_access_token(value)
+    def _forget_access_tokens(self, matches: Callable[[AccessToken], bool]) -> None:
+        for value in [value for value, token in self.access_tokens.items() if matches(token)]:
+            self._forget_access_token(value)
 
     def _revoke_customer_tokens(self, tenant: str, customer_id: str) -> None:
-        for value in [
-            v for v, t in self.access_tokens.items() if t.tenant == tenant and t.customer_id == customer_id
-        ]:
-            self._forget_access_token(value)
+        self._forget_access_tokens(lambda token: token.tenant == tenant and token.customer_id == customer_id)
 
     def _customer_of(self, token: AccessToken) -> Customer:
         customer = self._tenant(token.tenant).customers.get(token.customer_id or "")
@@ -435,12 +431,9 @@ class CredentialsBackend:
             raise errors.ValidationFailed.for_field(
                 "accessToken", "invalid_value", "'accessToken' is not an access token of this customer."
             )
-        for other in [
-            v
-            for v, t in self.access_tokens.items()
-            if t.session_id == target.session_id and t.customer_id == target.customer_id
-        ]:
-            self._forget_access_token(other)
+        self._forget_access_tokens(
+            lambda token: token.session_id == target.session_id and token.customer_id == target.customer_id
+        )
 
     @_locked
     def profile(self, access_token: AccessToken) -> Customer | None:

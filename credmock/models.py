@@ -7,7 +7,6 @@ from typing import Any
 
 ANONYMOUS = "anonymous"
 CUSTOMER = "customer"
-TOKEN_KINDS = (ANONYMOUS, CUSTOMER)
 
 PROFILE_EDIT_SCOPE = "customer.customerprofile_edit"
 # The scopes the real service grants a customer token (its validateauthtoken example).

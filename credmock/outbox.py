@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 PASSWORD_RESET = "password-reset"
 EMAIL_CHANGE = "email-change"
-EMAIL_KINDS = (PASSWORD_RESET, EMAIL_CHANGE)
 
 
 @dataclass(frozen=True)
@@ -47,17 +46,10 @@ class Outbox:
         self.capacity = capacity
         self._emails: deque[Email] = deque(maxlen=capacity)
         self._lock = threading.Lock()
-        self._subscribers: list[Callable[[Email], None]] = []
-
-    def subscribe(self, deliver: Callable[[Email], None]) -> None:
-        """Also hand each sent email to ``deliver`` (an SMTP relay, a log line, a test spy)."""
-        self._subscribers.append(deliver)
 
     def send(self, email: Email) -> None:
         with self._lock:
             self._emails.append(email)
-        for deliver in self._subscribers:
-            deliver(email)
 
     def find(
         self,
