@@ -17,10 +17,10 @@ import itertools
 import logging
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 import httpx
@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from credmock.app import CONTRACT_SPEC, load_spec
+from credmock.backend import iso_time
 
 if TYPE_CHECKING:  # openapi-core loads in 0.1 s: imported when proxying, not by every CLI start
     from credmock.contract import ContractChecker
@@ -81,7 +82,7 @@ class ViolationLog:
     def add(
         self, method: str, path: str, status: int | None, part: Literal["request", "response"], message: str
     ) -> Violation:
-        at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        at = iso_time(time.time())
         with self._lock:
             violation = Violation(next(self._ids), at, method, path, status, part, message)
             self._entries.appendleft(violation)
