@@ -177,6 +177,12 @@ def test_reset_password_token_lifetime_is_configurable():
     with pytest.raises(errors.InvalidEmailToken):
         backend.reset_password("demo", token, "new-password")
 
+    backend = make_backend(password_reset_token_lifetime=60)
+    token = reset_token(backend)
+    backend.clock.advance(59)
+    backend.reset_password("demo", token, "new-password")
+    assert can_log_in(backend, ALICE[0], "new-password")
+
 
 def test_confirm_email_change_token_expires_after_configured_lifetime():
     backend = make_backend(email_change_token_lifetime=120)

@@ -73,9 +73,14 @@ def test_reset_password_expired_token_is_rejected(client):
 
 def test_reset_password_token_lifetime_is_configurable(client_with):
     client = client_with(password_reset_token_lifetime=600)
-    token = emailed_reset_token(client)
+    late = emailed_reset_token(client)
     client.advance_clock(600)
-    error_body(reset(client, token), 400)
+    error_body(reset(client, late), 400)
+
+    client = client_with(password_reset_token_lifetime=600)
+    in_time = emailed_reset_token(client)
+    client.advance_clock(599)
+    assert reset(client, in_time).status_code == 204
 
 
 def test_reset_password_other_tenant_token_is_rejected(client):
