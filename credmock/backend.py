@@ -239,6 +239,41 @@ class CredentialsBackend:
         )
 
     @_locked
+    def signup(
+        self,
+        tenant: str,
+        email: Any,
+        password: Any,
+        *,
+        signup_email: Any = None,
+        signup_password: Any = None,
+        first_name: str = "",
+        last_name: str = "",
+        contact_email: Any = None,
+    ) -> Customer:
+        """A customer signing up, as the real signup endpoint takes it: separate ``signup``
+        credentials, when given, are the login, and the top-level email is then the contact email."""
+        if signup_email is None and signup_password is None:
+            return self.create_customer(
+                tenant,
+                email,
+                password,
+                first_name=first_name,
+                last_name=last_name,
+                contact_email=contact_email,
+            )
+        if contact_email is None and email:
+            contact_email = normalise_email(require_text(email, "email"), "email")
+        return self.create_customer(
+            tenant,
+            signup_email,
+            signup_password,
+            first_name=first_name,
+            last_name=last_name,
+            contact_email=contact_email,
+        )
+
+    @_locked
     def counts(self) -> dict[str, int]:
         """Tenants, customers and emails, read under the lock (another thread may add a tenant)."""
         return {

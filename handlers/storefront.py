@@ -86,13 +86,15 @@ def signup(backend: CredentialsBackend, tenant: str, body: Body) -> tuple[dict[s
     """POST /customer/{tenant}/signup: a new customer; ``signup`` holds separate login credentials."""
     details = body.get("customerDetails") or {}
     credentials = body.get("signup") or {}
-    customer = backend.create_customer(
+    customer = backend.signup(
         tenant,
-        credentials.get("email", body.get("email")),
-        credentials.get("password", body.get("password")),
+        body.get("email"),
+        body.get("password"),
+        signup_email=credentials.get("email"),
+        signup_password=credentials.get("password"),
         first_name=details.get("firstName", ""),
         last_name=details.get("lastName", ""),
-        contact_email=details.get("contactEmail") or (body.get("email") if credentials else None),
+        contact_email=details.get("contactEmail"),
     )
     return {"id": customer.id}, 201
 

@@ -201,6 +201,15 @@ def test_signup_invalid_email_is_400(client):
     assert error_fields(body) == ["email"]
 
 
+def test_signup_separate_credentials_invalid_email_names_email(client):
+    body = {
+        "email": "not-an-email",
+        "password": "frank-pass-6",
+        "signup": {"email": "frank.login@example.com", "password": "frank-login-6"},
+    }
+    assert error_fields(error_body(signup(client, body), 400)) == ["email"]
+
+
 def test_signup_without_token_is_401(client):
     response = client.post(
         "/customer/demo/signup", json={"email": "gina@example.com", "password": "gina-pass"}
