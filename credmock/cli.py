@@ -12,11 +12,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from credmock.proxy import add_proxy_command
-from credmock.settings import Settings
+from credmock.settings import CONTROL_TOKEN_ENV, Settings
 from credmock.verify import add_verify_command
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-CONTROL_TOKEN_ENV = "CREDMOCK_CONTROL_TOKEN"
 GENERATE_CONTROL_TOKEN = "generate"
 
 

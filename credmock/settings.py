@@ -8,6 +8,10 @@ from pathlib import Path
 
 from credmock.models import DEFAULT_CUSTOMER_SCOPES
 
+# The control token of the /_mock API: the header it travels in, the variable it may come from.
+CONTROL_TOKEN_HEADER = "X-Mock-Control-Token"
+CONTROL_TOKEN_ENV = "CREDMOCK_CONTROL_TOKEN"
+
 # Request bodies above this size answer 400: the credential bodies are a few hundred bytes.
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import httpx
 
 from credmock.app import CONTRACT_SPEC, load_spec
+from credmock.settings import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER
 
 if TYPE_CHECKING:  # openapi-core loads in 0.1 s: imported when verifying, not by every CLI start
     from credmock.contract import ContractChecker
@@ -124,6 +125,11 @@ class VerifyOptions:
     allow_writes: bool = False
     token_command: str | None = None
     timeout: float = 10.0
+    control_token: str | None = None  # of a credmock target started with one
+
+    def mock_api_headers(self) -> dict[str, str]:
+        """Headers of the calls to a credmock's /_mock API (never sent to the contract's paths)."""
+        return {CONTROL_TOKEN_HEADER: self.control_token} if self.control_token else {}
 
 
 # Emailed tokens ------------------------------------------------------------------------------------
@@ -143,15 +149,24 @@ class OutboxTokens:
 
     description = "the mock's outbox"
 
-    def __init__(self, client: httpx.Client, tenant: str, wait_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        tenant: str,
+        wait_seconds: float = 5.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.client = client
         self.tenant = tenant
+        self.headers = headers or {}
         self.wait_seconds = wait_seconds
         self._seen: dict[tuple[str, str], str | None] = {}
 
     def _latest(self, to: str, kind: str) -> dict[str, Any] | None:
         response = self.client.get(
-            "/_mock/outbox/latest", params={"tenant": self.tenant, "to": to, "kind": kind}
+            "/_mock/outbox/latest",
+            params={"tenant": self.tenant, "to": to, "kind": kind},
+            headers=self.headers,
         )
         if response.status_code == 404:
             return None
@@ -216,10 +231,10 @@ class CommandTokens:
         return lines[-1]
 
 
-def is_credmock(client: httpx.Client) -> bool:
+def is_credmock(client: httpx.Client, headers: dict[str, str] | None = None) -> bool:
     """Whether the target is a credmock: it answers GET /_mock/health with status ok."""
     try:
-        response = client.get("/_mock/health")
+        response = client.get("/_mock/health", headers=headers or {})
         return response.status_code == 200 and response.json().get("status") == "ok"
     except (httpx.HTTPError, ValueError, AttributeError):
         return False
@@ -395,8 +410,9 @@ class Verifier:
     def token_reader(self) -> TokenReader | None:
         if self.options.token_command:
             return CommandTokens(self.options.token_command, self.options.tenant)
-        if is_credmock(self.client):
-            return OutboxTokens(self.client, self.options.tenant)
+        headers = self.options.mock_api_headers()
+        if is_credmock(self.client, headers):
+            return OutboxTokens(self.client, self.options.tenant, headers=headers)
         return None
 
     def run_flows(self) -> None:
@@ -436,7 +452,10 @@ class Verifier:
             if not reason and False in kinds and self.anonymous_token is None:
                 reason = self._no_anonymous
             if not reason and needs_reader and reader is None:
-                reason = "the target is not a credmock: give --token-command to read the emailed tokens"
+                reason = (
+                    "the target is not a credmock (or its /_mock API needs --control-token): "
+                    "give --token-command to read the emailed tokens"
+                )
             if reason:
                 flow.skip_rest(reason)
                 continue
@@ -662,6 +681,7 @@ def run_verify_command(arguments: argparse.Namespace) -> int:
         allow_writes=arguments.allow_writes,
         token_command=arguments.token_command,
         timeout=arguments.timeout,
+        control_token=arguments.control_token,
     )
     outcomes = verify(options)
     print(format_table(outcomes))
@@ -697,6 +717,11 @@ def add_verify_command(subcommands: argparse._SubParsersAction) -> None:
         "(and CREDMOCK_EMAIL_TO, CREDMOCK_EMAIL_KIND); default for a credmock: its outbox",
     )
     writes.add_argument("--new-email", help="temporary address of the email flow (default: a +alias)")
+    writes.add_argument(
+        "--control-token",
+        default=os.environ.get(CONTROL_TOKEN_ENV) or None,
+        help=f"the control token of a credmock target, for its outbox (default: ${CONTROL_TOKEN_ENV})",
+    )
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per request")
     parser.set_defaults(run=run_verify_command)

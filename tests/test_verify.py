@@ -113,6 +113,24 @@ def test_verify_credmock_passes_every_write_flow_and_restores_the_account(capsys
     assert httpx.post(f"{credmock_url}/_mock/tokens", json=token).status_code == 201
 
 
+def test_verify_guarded_credmock_flows_read_the_outbox_with_the_control_token(capsys):
+    with LiveServer(Settings(seed=7, control_token="guard-token-1")) as guarded:
+        login = ["--client-id", "storefront", "--email", ALICE["email"], "--password", ALICE["password"]]
+        status, rows = run_verify(capsys, guarded.base_url, *login, "--allow-writes")
+        assert status == 0, "\n".join(rows)
+        assert len(rows) == READ_ONLY_PROBES + FLOW_STEPS
+        emailed_steps = [
+            line for line in rows if "email change and back" in line or "password reset:" in line
+        ]
+        assert len(emailed_steps) == 10
+        assert all("--control-token" in line and "  SKIP" in line for line in emailed_steps), emailed_steps
+
+        arguments = [*login, "--allow-writes", "--control-token", "guard-token-1"]
+        status, rows = run_verify(capsys, guarded.base_url, *arguments)
+        assert status == 0, "\n".join(rows)
+        assert all("  PASS" in line for line in rows), rows
+
+
 def test_verify_token_command_reads_the_emailed_tokens(capsys, credmock_url, tmp_path):
     script = tmp_path / "read_emailed_token.py"
     script.write_text(
@@ -232,7 +250,8 @@ def test_verify_against_a_server_that_is_not_credmock_skips_the_flows(capsys, br
     status, rows = run_verify(capsys, broken_url, *BROKEN_SERVER_LOGIN, "--allow-writes")
     flow_rows = rows[READ_ONLY_PROBES:]
     assert len(flow_rows) == FLOW_STEPS
-    assert all("SKIP  the target is not a credmock: give --token-command" in line for line in flow_rows[2:])
+    assert all("SKIP  the target is not a credmock" in line for line in flow_rows[2:])
+    assert all("give --token-command" in line for line in flow_rows[2:])
     # Changing the password needs no emailed token: that flow runs, the broken server fails it.
     assert status == 1
     assert "FAIL  expected 204, got 400" in row(
