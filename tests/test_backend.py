@@ -156,45 +156,50 @@ def test_reset_password_rejects_email_change_token(backend):
         backend.reset_password("demo", token, "new-password")
 
 
-def test_reset_password_token_expires_after_one_hour(backend):
-    token = reset_token(backend)
-    backend.clock.advance(3600)
-    with pytest.raises(errors.InvalidEmailToken):
-        backend.reset_password("demo", token, "new-password")
-
-
-def test_reset_password_token_valid_just_before_expiry(backend):
-    token = reset_token(backend)
-    backend.clock.advance(3599)
+def _use_reset_token(backend: CredentialsBackend, token: str) -> None:
     backend.reset_password("demo", token, "new-password")
     assert can_log_in(backend, ALICE[0], "new-password")
 
 
-def test_reset_password_token_lifetime_is_configurable():
-    backend = make_backend(password_reset_token_lifetime=60)
-    token = reset_token(backend)
-    backend.clock.advance(60)
-    with pytest.raises(errors.InvalidEmailToken):
-        backend.reset_password("demo", token, "new-password")
-
-    backend = make_backend(password_reset_token_lifetime=60)
-    token = reset_token(backend)
-    backend.clock.advance(59)
-    backend.reset_password("demo", token, "new-password")
-    assert can_log_in(backend, ALICE[0], "new-password")
-
-
-def test_confirm_email_change_token_expires_after_configured_lifetime():
-    backend = make_backend(email_change_token_lifetime=120)
-    token = email_change_token(backend, "alice.new@example.com")
-    backend.clock.advance(119)
+def _use_email_change_token(backend: CredentialsBackend, token: str) -> None:
     assert backend.confirm_email_change("demo", token).email == "alice.new@example.com"
 
-    backend = make_backend(email_change_token_lifetime=120)
-    token = email_change_token(backend, "alice.new@example.com")
-    backend.clock.advance(120)
+
+EMAIL_TOKEN_LIFETIMES = {
+    # name: (settings, lifetime in seconds, issue a token, use it)
+    "reset-default-one-hour": ({}, 3600, reset_token, _use_reset_token),
+    "reset-configured": ({"password_reset_token_lifetime": 60}, 60, reset_token, _use_reset_token),
+    "email-change-default-one-hour": (
+        {},
+        3600,
+        lambda backend: email_change_token(backend, "alice.new@example.com"),
+        _use_email_change_token,
+    ),
+    "email-change-configured": (
+        {"email_change_token_lifetime": 120},
+        120,
+        lambda backend: email_change_token(backend, "alice.new@example.com"),
+        _use_email_change_token,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "lifetime", "issue", "use"),
+    EMAIL_TOKEN_LIFETIMES.values(),
+    ids=EMAIL_TOKEN_LIFETIMES.keys(),
+)
+def test_email_token_works_until_its_lifetime_ends(overrides, lifetime, issue, use):
+    backend = make_backend(**overrides)
+    token = issue(backend)
+    backend.clock.advance(lifetime - 1)
+    use(backend, token)
+
+    backend = make_backend(**overrides)
+    token = issue(backend)
+    backend.clock.advance(lifetime)
     with pytest.raises(errors.InvalidEmailToken):
-        backend.confirm_email_change("demo", token)
+        use(backend, token)
 
 
 def test_request_password_reset_revokes_previous_token(backend):
