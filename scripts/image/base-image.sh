@@ -59,6 +59,7 @@ path-include /usr/share/doc/*/copyright
 path-exclude /usr/share/man/*
 path-exclude /usr/share/info/*
 path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
 DPKG
 cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'APT'
 DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
@@ -67,6 +68,7 @@ Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 APT
 find "$root/usr/share/doc" -mindepth 2 ! -name copyright ! -type d -delete
+find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
     "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/var/log/*.log \
     "$root"/dev/* "$root"/proc/* "$root"/sys/*
