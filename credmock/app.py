@@ -26,9 +26,10 @@ from credmock import exceptions as errors
 from credmock.backend import CredentialsBackend
 from credmock.docs_ui import DocsEntry, DocsPaths, middlewares
 from credmock.handlers import credentials, mock_api, storefront
+from credmock.request_head import RequestHeadMiddleware
 from credmock.security import security_map
 from credmock.settings import Settings
-from credmock.validation import PathSegmentMiddleware, validator_map
+from credmock.validation import validator_map
 
 CONTRACT_SPEC = "openapi.yaml"
 MOCK_API_SPEC = "mock-api.yaml"
@@ -228,6 +229,6 @@ def create_app(settings: Settings | None = None, backend: CredentialsBackend | N
         )
     app.docs = docs.entries
     http_errors.install(app, allowed_methods)
-    app.add_middleware(PathSegmentMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
+    app.add_middleware(RequestHeadMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
     cors.install(app, settings.cors_origins, settings.control_token)
     return app
