@@ -132,44 +132,51 @@ class ContractJSONBodyValidator(JSONRequestBodyValidator):
         When the body was sent in another form than plain UTF-8 ``application/json`` (another
         charset, a byte order mark, ``+json``), the handler gets the decoded value re-encoded as
         that, whatever the headers said; otherwise the original bytes, which decode the same
-        (the same parser reads them again).
+        (the same parser reads them again), with a ``Content-Length`` if they came chunked.
         """
-        raw = await self._read(receive, scope)
-        content_type = Headers(scope=scope).get("content-type")
+        raw = await self._read(_chunks(receive), scope)
+        body = self._decode(raw, scope)
+        self._validate(body)
+        headers = Headers(scope=scope)
+        if headers.get("content-type") != JSON_MEDIA_TYPE or raw.startswith(codecs.BOM_UTF8):
+            raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        elif headers.get("content-length") == str(len(raw)):
+            return self._insert_messages(receive, messages=[_request_message(raw)]), scope
+        # Framed by its length from here on, also when it came chunked (WSGI reads by length).
+        replayed = MutableHeaders(scope={"type": "http", "headers": list(scope["headers"])})
+        del replayed["transfer-encoding"]
+        replayed["content-type"] = JSON_MEDIA_TYPE
+        replayed["content-length"] = str(len(raw))
+        scope = {**scope, "headers": replayed.raw}
+        return self._insert_messages(receive, messages=[_request_message(raw)]), scope
+
+    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
+        """The decoded body, for a caller that hands the parsed body on itself."""
+        return self._decode(await self._read(stream, scope), scope)
+
+    def _decode(self, raw: bytes, scope: Scope) -> t.Any:
         try:
-            body = decode_json_body(
-                raw, content_type, max_depth=self.max_depth, max_bytes=self.max_body_bytes
+            return decode_json_body(
+                raw,
+                Headers(scope=scope).get("content-type"),
+                max_depth=self.max_depth,
+                max_bytes=self.max_body_bytes,
             )
         except BodyError as error:
             raise bad_body(error) from None
-        self._validate(body)
-        if content_type == JSON_MEDIA_TYPE and not raw.startswith(codecs.BOM_UTF8):
-            return self._insert_messages(receive, messages=[_request_message(raw)]), scope
-        canonical = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        headers = MutableHeaders(scope={"type": "http", "headers": list(scope["headers"])})
-        headers["content-type"] = JSON_MEDIA_TYPE
-        headers["content-length"] = str(len(canonical))
-        scope = {**scope, "headers": headers.raw}
-        return self._insert_messages(receive, messages=[_request_message(canonical)]), scope
 
-    async def _read(self, receive: Receive, scope: Scope) -> bytes:
+    async def _read(self, chunks: t.AsyncIterator[bytes], scope: Scope) -> bytes:
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             raise bad_body(body_too_large(self.max_body_bytes))
-        chunks: list[bytes] = []
+        received: list[bytes] = []
         size = 0
-        while True:  # a chunked body has no Content-Length: count as it comes
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                break
-            chunk = message.get("body", b"")
+        async for chunk in chunks:  # a chunked body has no Content-Length: count as it comes
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise bad_body(body_too_large(self.max_body_bytes))
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
+            received.append(chunk)
+        return b"".join(received)
 
     def _validate(self, body: t.Any) -> dict | None:
         if body is None:
@@ -186,6 +193,17 @@ class ContractJSONBodyValidator(JSONRequestBodyValidator):
                 details,
             )
         return None
+
+
+async def _chunks(receive: Receive) -> t.AsyncIterator[bytes]:
+    """The body's chunks as the server receives them, up to the last one."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
 
 
 def _request_message(body: bytes) -> dict[str, t.Any]:

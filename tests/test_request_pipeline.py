@@ -365,3 +365,37 @@ def test_header_trailing_whitespace_in_the_control_token_is_not_part_of_it(clien
     )
 
     assert response.status_code == 201, response.text
+
+
+# Chunked bodies -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation", ["signup", "login", "request reset"])
+def test_chunked_body_is_read_like_any_other(client: HostileClient, operation: str) -> None:
+    """No Content-Length (Transfer-Encoding: chunked), also where the contract requires a body."""
+    path, customer, body = BODY_OPERATIONS[operation]
+    text = json.dumps(body).encode()
+
+    def chunks() -> Iterator[bytes]:
+        yield from (text[index : index + 7] for index in range(0, len(text), 7))
+
+    response = client.http.post(
+        path,
+        content=chunks(),
+        headers={"Content-Type": "application/json", **operation_headers(client, customer)},
+    )
+
+    assert "content-length" not in response.request.headers
+    assert response.status_code in (200, 201, 204), response.text
+
+
+def test_chunked_empty_body_is_400_as_an_empty_one(client: HostileClient) -> None:
+    def nothing() -> Iterator[bytes]:
+        yield b""
+
+    response = client.http.post(
+        SIGNUP, content=nothing(), headers={"Content-Type": "application/json", **bearer(client.token())}
+    )
+
+    assert error_type(response, 400) == "validation_violation"
+    assert response.json()["details"][0]["field"] == "body"
