@@ -21,11 +21,12 @@ from connexion.exceptions import ResolverError
 from connexion.middleware import MiddlewarePosition
 from connexion.resolver import Resolver
 
-from credmock import cors, http_errors
+from credmock import connexion_compat, cors, http_errors
 from credmock import exceptions as errors
 from credmock.backend import CredentialsBackend
 from credmock.docs_ui import DocsEntry, DocsPaths, middlewares
 from credmock.handlers import credentials, mock_api, storefront
+from credmock.inspection import Inspection
 from credmock.security import security_map
 from credmock.settings import Settings
 from credmock.validation import PathSegmentMiddleware, validator_map
@@ -124,10 +125,17 @@ class CredmockApp:
 
     backend: CredentialsBackend
     settings: Settings
+    inspection: Inspection  # request journal and faults
     docs: list[DocsEntry]  # the Swagger UI of each API, in the order added
 
     def reset(self) -> None:
         self.backend.reset()
+        self.inspection.reset()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            connexion_compat.keep_server_send(scope, send)  # an injected fault may reset the connection
+        await super().__call__(scope, receive, send)  # type: ignore[misc]
 
 
 class CredmockFlaskApp(CredmockApp, connexion.FlaskApp):
@@ -209,9 +217,11 @@ def create_app(settings: Settings | None = None, backend: CredentialsBackend | N
     app = engine(__name__, validator_map=validator_map(settings.max_body_bytes), middlewares=middlewares())
     app.settings = settings
     app.backend = backend
+    contract_operations = {**credentials.OPERATIONS, **storefront.OPERATIONS}
+    app.inspection = Inspection.from_settings(settings, contract_operations)
     apis: list[tuple[str, Mapping[str, Callable[..., Any]]]] = [
-        (CONTRACT_SPEC, {**credentials.OPERATIONS, **storefront.OPERATIONS}),
-        (MOCK_API_SPEC, mock_api.OPERATIONS),
+        (CONTRACT_SPEC, contract_operations),
+        (MOCK_API_SPEC, mock_api.operations(app.inspection)),
     ]
     docs = DocsPaths()
     allowed_methods = http_errors.AllowedMethods()
@@ -229,5 +239,6 @@ def create_app(settings: Settings | None = None, backend: CredentialsBackend | N
     app.docs = docs.entries
     http_errors.install(app, allowed_methods)
     app.add_middleware(PathSegmentMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
+    app.inspection.install(app)  # first: outside CORS, so it sees every answer
     cors.install(app, settings.cors_origins, settings.control_token)
     return app
