@@ -13,9 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from credmock.compiled import header, request_tenant
 
 SCOPE_KEY = "credmock.exchange"
 MOCK_API_PREFIX = "/_mock"
@@ -69,21 +70,13 @@ def is_contract_operation(operation_id: str | None, api_base_path: str) -> bool:
     return operation_id is not None and api_base_path != MOCK_API_PREFIX
 
 
-def request_tenant(scope: Scope) -> str | None:
-    """The tenant a routed request names: in its path, else in its query (anonymous login)."""
-    tenant = scope.get("path_params", {}).get("tenant")
-    if tenant is None and b"tenant=" in scope.get("query_string", b""):
-        tenant = parse_qs(scope["query_string"].decode("latin-1")).get("tenant", [None])[0]
-    return tenant
-
-
 def note_route(scope: Scope, operation_id: str | None, api_base_path: str) -> Exchange | None:
     """Record the operation and tenant of a routed request; returns its exchange."""
     exchange = scope.get(SCOPE_KEY)
     if exchange is not None:
         exchange.operation_id = operation_id
         exchange.contract = is_contract_operation(operation_id, api_base_path)
-        exchange.tenant = request_tenant(scope)
+        exchange.tenant = request_tenant(scope) or None
     return exchange
 
 
@@ -91,10 +84,8 @@ Recorder = Callable[[Exchange], None]
 
 
 def _content_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
+    value = header(scope, b"content-length")
+    return int(value) if value is not None and value.isdigit() else None
 
 
 async def _recording(receive: Receive, exchange: Exchange, content_length: int | None) -> Receive:

@@ -23,7 +23,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from credmock import connexion_compat
 from credmock import exceptions as errors
-from credmock.exchanges import is_contract_operation, note_route, request_tenant
+from credmock.compiled import request_tenant
+from credmock.exchanges import is_contract_operation, note_route
 
 ANY_OPERATION = "*"
 CONNECTION_RESET = "connection-reset"
@@ -223,7 +224,7 @@ class FaultMiddleware:
         if (self.latency_ms or self.faults) and is_contract_operation(operation_id, api_base_path):
             if self.latency_ms:
                 await asyncio.sleep(self.faults.draw_seconds(self.latency_ms))
-            tenant = exchange.tenant if exchange else request_tenant(scope)
+            tenant = exchange.tenant if exchange else request_tenant(scope) or None
             fault = self.faults.take(operation_id, tenant) if self.faults else None
             if fault is not None:
                 if exchange:
