@@ -244,6 +244,7 @@ class CredentialsBackend:
         last_name: str = "",
         contact_email: str | None = None,
         profile: CustomerProfile | None = None,
+        initial_password: bool = False,
     ) -> Customer:
         email, password = require_texts(email=email, password=password)
         if contact_email is not None:
@@ -257,6 +258,7 @@ class CredentialsBackend:
                 last_name or "",
                 contact_email,
                 profile=profile or CustomerProfile(),
+                initial_password=initial_password,
             )
         )
 

@@ -12,7 +12,7 @@ from credmock.handlers import inspection as inspection_handlers
 from credmock import exceptions as errors
 from credmock.backend import CredentialsBackend, iso_time
 from credmock.inspection import Inspection
-from credmock.models import ANONYMOUS, AccessToken
+from credmock.models import ANONYMOUS, AccessToken, CustomerProfile
 
 Body = dict[str, Any]
 
@@ -65,6 +65,8 @@ def create_customer(backend: CredentialsBackend, tenant: str, body: Body) -> tup
         first_name=body.get("firstName", ""),
         last_name=body.get("lastName", ""),
         contact_email=body.get("contactEmail"),
+        profile=CustomerProfile.from_details(body),
+        initial_password=body.get("initialPassword", False),
     )
     return {"id": customer.id}, 201
 
