@@ -37,6 +37,7 @@ from tests.conftest import ALICE, TENANT
 from tests.test_hostile_input import HostileClient
 
 EXAMPLES_PER_OPERATION = 15
+SENT_BODY_BYTES = 32 * 1024
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
 
@@ -179,7 +180,10 @@ def body_bytes(draw: st.DrawFn, operation: Operation) -> bytes | None:
     if mutation == "random bytes":
         position = draw(st.integers(0, len(raw)))
         raw = raw[:position] + draw(st.binary(min_size=1, max_size=8)) + raw[position:]
-    return raw
+    # Cut below the body limit: a server that answers before reading a larger body closes a
+    # connection with unread bytes, and the kernel's reset can drop the answer on the client's side
+    # (the limit itself is tested on its own).
+    return raw[:SENT_BODY_BYTES]
 
 
 content_types = st.one_of(
@@ -338,6 +342,9 @@ def test_every_operation_answers_generated_and_mutated_requests_inside_the_contr
         @given(request=requests_for(operation))
         def answers_inside_the_contract(request: dict[str, Any]) -> None:
             note(ascii(request))  # printable whatever the bytes: shown when the example fails
+            # Each example from a fresh state: the same answers whatever ran before, and no fault
+            # an earlier example injected through the mock API (its answers are the user's).
+            server.app.reset()
             token = None if request["token"] == "none" else mint(http, request["token"])
             status, headers, body = exchange(server, request, token)
 
