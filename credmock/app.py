@@ -202,6 +202,7 @@ def create_app(
     http_errors.install(app, allowed_methods)
     app.add_middleware(PathSegmentMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
     if compile_operations and engine is CredmockAsyncApp:
-        app.add_middleware(CompiledOperationsMiddleware, position=MiddlewarePosition.BEFORE_SECURITY)
+        # After the path is settled (the middleware above), before Connexion's router.
+        app.add_middleware(CompiledOperationsMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
     cors.install(app, settings.cors_origins, settings.control_token)
     return app

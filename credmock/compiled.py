@@ -5,15 +5,15 @@ every validation rule. Per request, though, its middleware builds request object
 and decorators anew and reads the body twice (once to validate it, once for the handler): 84%
 of the server's time on the password-reset request went there.
 
-:class:`CompiledOperationsMiddleware` sits in Connexion's stack right after its router. For an
-operation of a shape it knows (path parameters, a JSON body or none, bearer or control-token
-security, a handler without ``**kwargs``) it answers from objects built once per operation:
-the bearer check called directly, the path parameters checked by the app's parameter validator,
-the body read, parsed and checked in one pass by the app's body validator and handed to the
-handler as parsed, the answer built as Connexion builds it (and checked by Connexion's response
-validation when it is on). Errors are raised as Connexion's middleware raises them, so the
-error handlers shape them the same. Routing, CORS, the docs and every other operation stay
-Connexion's own.
+:class:`CompiledOperationsMiddleware` sits in Connexion's stack just before its router and
+routes as it does. For an operation of a shape it knows (path parameters, a JSON body or none,
+bearer or control-token security, a handler without ``**kwargs``) it answers from objects built
+once per operation: the bearer check called directly, the path parameters checked by the app's
+parameter validator, the body read, parsed and checked in one pass by the app's body validator
+and handed to the handler as parsed, the answer built as Connexion builds it (and checked by
+Connexion's response validation when it is on). Errors are raised as Connexion's middleware
+raises them, so the error handlers shape them the same. CORS, the docs, error handling and
+every other operation stay Connexion's own.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from connexion.datastructures import NoContent
 from connexion.decorators.parameter import sanitized
 from connexion.exceptions import BadRequestProblem, NonConformingResponseHeaders, OAuthProblem
 from connexion.frameworks.starlette import Starlette as StarletteFramework
+from connexion.frameworks.starlette import starlettify_path
 from connexion.http_facts import METHODS
 from connexion.jsonifier import Jsonifier
 from connexion.middleware.abstract import ROUTING_CONTEXT, SpecMiddleware
@@ -45,6 +46,7 @@ from connexion.utils import (
 from connexion.validators import VALIDATOR_MAP
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from credmock import connexion_compat
@@ -108,6 +110,30 @@ def verify_security(checks: list[SecurityCheck], scope: Scope) -> t.Any:
     if errors:
         connexion_compat.raise_most_specific(errors)
     raise OAuthProblem(detail="No authorization token provided")
+
+
+class PathParameterChecks:
+    """The verdict of the parameter validator on a path parameter's value, remembered: a path
+    names few tenants, each checked against the same schema on every request. Bounded: the
+    memory is dropped when full (a client sending ever new values gains nothing from it)."""
+
+    SIZE = 1024
+
+    def __init__(self, validate_parameter: Callable[[str, t.Any, dict[str, t.Any]], str | None]) -> None:
+        self.validate_parameter = validate_parameter
+        self.verdicts: dict[tuple[str, t.Any], str | None] = {}
+
+    def __call__(self, name: str, value: t.Any, parameter: dict[str, t.Any]) -> str | None:
+        key = (name, value)
+        try:
+            return self.verdicts[key]
+        except KeyError:
+            pass
+        verdict = self.validate_parameter("path", value, parameter)
+        if len(self.verdicts) >= self.SIZE:
+            self.verdicts.clear()
+        self.verdicts[key] = verdict
+        return verdict
 
 
 @dataclass(frozen=True)
@@ -179,7 +205,7 @@ class CompiledOperation:
         *,
         handler: Callable[..., t.Any],
         security: list[SecurityCheck] | None,
-        path_parameters: list[tuple[str, dict[str, t.Any]]],
+        path_parameters: list[tuple[str, str, dict[str, t.Any]]],  # (name, argument, definition)
         validate_parameter: Callable[[str, t.Any, dict[str, t.Any]], str | None],
         body: BodyRule | None,
         arguments: frozenset[str],
@@ -204,14 +230,13 @@ class CompiledOperation:
             if "user" in self.arguments:
                 kwargs["user"] = token_info.get("sub", token_info.get("uid"))
         path_params = scope.get("path_params", {})
-        for name, parameter in self.path_parameters:
-            value = path_params.get(name)
-            error = self.validate_parameter("path", value, parameter)
+        for name, _argument, parameter in self.path_parameters:
+            error = self.validate_parameter(name, path_params.get(name), parameter)
             if error:
                 raise BadRequestProblem(detail=error)
-        for name, _parameter in self.path_parameters:
+        for name, argument, _parameter in self.path_parameters:
             if name in path_params:
-                kwargs[sanitized(name)] = path_params[name]
+                kwargs[argument] = path_params[name]
         if self.body is not None:
             body = await self.body.read(scope, receive)
             if self.body.argument is not None:
@@ -345,8 +370,11 @@ def compile_operation(operation: AbstractOperation, context: CompileContext) -> 
     return CompiledOperation(
         handler=handler,
         security=security,
-        path_parameters=[(parameter["name"].replace("-", "_"), parameter) for parameter in parameters],
-        validate_parameter=parameter_validator.validate_parameter,
+        path_parameters=[
+            (parameter["name"].replace("-", "_"), sanitized(parameter["name"].replace("-", "_")), parameter)
+            for parameter in parameters
+        ],
+        validate_parameter=PathParameterChecks(parameter_validator.validate_parameter),
         body=body or None,
         arguments=arguments,
         produces=produces,
@@ -354,34 +382,65 @@ def compile_operation(operation: AbstractOperation, context: CompileContext) -> 
     )
 
 
-class CompiledOperationsMiddleware(SpecMiddleware):
-    """Answers the compiled operations; hands every other request on to Connexion's stack.
+@dataclass(frozen=True)
+class RouteEntry:
+    """One route of Connexion's router, in its order: the compiled operation, or None for an
+    operation left to Connexion."""
 
-    An API takes part when its resolver offers ``compiled_handler(operation_id)`` (a plain
-    function taking the handler's arguments) and ``backend``.
+    route: Route
+    api_base_path: str
+    operation_id: str | None
+    compiled: Callable[[Scope, Receive, Send], Awaitable[None]] | None
+
+
+async def _never_called(scope: Scope, receive: Receive, send: Send) -> None:  # a Route's endpoint
+    raise RuntimeError("route entries are matched, not called")
+
+
+class CompiledOperationsMiddleware(SpecMiddleware):
+    """Routes each request as Connexion's router does and answers the compiled operations; hands
+    every other request on to Connexion's routing.
+
+    It holds every operation's route in the order Connexion's router holds them (APIs in the
+    order added, then the spec's paths and methods), so the first route that matches a request
+    is the one Connexion would pick; only when that route's operation is compiled does this
+    middleware answer. An API takes part when its resolver offers
+    ``compiled_handler(operation_id)`` (a plain function taking the handler's arguments) and
+    ``backend``.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.operations: dict[tuple[str, str], Callable[[Scope, Receive, Send], Awaitable[None]]] = {}
+        self.routes: dict[str, list[RouteEntry]] = {}  # by method (GET routes also answer HEAD)
+
+    @property
+    def operations(self) -> dict[tuple[str, str | None], t.Any]:
+        """(API base path, operationId) -> the compiled operation."""
+        return {
+            (entry.api_base_path, entry.operation_id): entry.compiled
+            for entries in self.routes.values()
+            for entry in entries
+            if entry.compiled is not None
+        }
 
     def add_api(self, specification: t.Any, base_path: str | None = None, **kwargs: t.Any) -> None:
         resolver = kwargs.get("resolver")
         handler_for = getattr(resolver, "compiled_handler", None)
-        if handler_for is None or kwargs.get("strict_validation"):
-            return
         api_base_path = specification.base_path if base_path is None else base_path
         validator_map = {**VALIDATOR_MAP, **(kwargs.get("validator_map") or {})}
         context = CompileContext(
-            backend=resolver.backend,  # type: ignore[union-attr]
-            handler_for=handler_for,
+            backend=getattr(resolver, "backend", None),  # type: ignore[arg-type]
+            handler_for=handler_for,  # type: ignore[arg-type]
             validator_map=validator_map,
             jsonifier=kwargs.get("jsonifier") or Jsonifier(),
         )
+        compiling = handler_for is not None and not kwargs.get("strict_validation")
         for path, methods in specification.get("paths", {}).items():
             for method in methods:
                 if method not in METHODS:
                     continue
+                compiled: t.Any = None
+                operation_id = None
                 try:
                     operation = specification.operation_cls.from_spec(
                         specification,
@@ -391,22 +450,43 @@ class CompiledOperationsMiddleware(SpecMiddleware):
                         uri_parser_class=kwargs.get("uri_parser_class"),
                     )
                 except ResolverError:
-                    continue
-                compiled: t.Any = compile_operation(operation, context)
-                if compiled is None:
-                    continue
-                if kwargs.get("validate_responses"):
-                    compiled = ResponseValidationOperation(
-                        compiled, operation=operation, validator_map=validator_map
+                    operation = None
+                if operation is not None:
+                    operation_id = operation.operation_id
+                    compiled = compile_operation(operation, context) if compiling else None
+                    if compiled is not None and kwargs.get("validate_responses"):
+                        compiled = ResponseValidationOperation(
+                            compiled, operation=operation, validator_map=validator_map
+                        )
+                    types = operation.get_path_parameter_types()
+                else:
+                    types = {}
+                route_path = api_base_path + starlettify_path(path, types)
+                route = Route(route_path, _never_called, methods=[method.upper()])
+                for route_method in route.methods or ():
+                    self.routes.setdefault(route_method, []).append(
+                        RouteEntry(route, api_base_path, operation_id, compiled)
                     )
-                self.operations[(api_base_path, operation.operation_id)] = compiled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        routing = scope.get("extensions", {}).get(ROUTING_CONTEXT) if scope["type"] == "http" else None
-        compiled = (
-            self.operations.get((routing["api_base_path"], routing["operation_id"])) if routing else None
-        )
-        if compiled is None:
-            await self.app(scope, receive, send)
-        else:
-            await compiled(scope, receive, send)
+        if scope["type"] == "http":
+            for entry in self.routes.get(scope["method"], ()):
+                match, child_scope = entry.route.matches(scope)
+                if match is not Match.FULL:
+                    continue
+                if entry.compiled is None:
+                    break
+                routed = {
+                    **scope,
+                    "path_params": {**scope.get("path_params", {}), **child_scope["path_params"]},
+                    "extensions": {
+                        **scope.get("extensions", {}),
+                        ROUTING_CONTEXT: {
+                            "api_base_path": entry.api_base_path,
+                            "operation_id": entry.operation_id,
+                        },
+                    },
+                }
+                await entry.compiled(routed, receive, send)
+                return
+        await self.app(scope, receive, send)

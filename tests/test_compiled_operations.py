@@ -65,6 +65,17 @@ EXCHANGES: list[tuple[str, str, str, dict[str, str], Any]] = [
         {"email": ALICE["email"]},
     ),
     (
+        "encoded-slash-tenant",
+        "POST",
+        "/customer/de%2Fmo/password/reset",
+        ANONYMOUS,
+        {"email": ALICE["email"]},
+    ),
+    ("doubled-slash", "POST", "//customer//demo/password/reset", ANONYMOUS, {"email": "d@example.com"}),
+    ("trailing-slash", "POST", f"{RESET}/", ANONYMOUS, {"email": ALICE["email"]}),
+    ("get-on-post-path", "GET", RESET, ANONYMOUS, None),
+    ("head-health", "HEAD", "/_mock/health", {}, None),
+    (
         "anonymous-where-customer",
         "POST",
         CHANGE,
