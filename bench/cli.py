@@ -34,12 +34,18 @@ from bench.servers import (
     prism_target,
     rss_mib,
     running,
+    uncompiled_target,
     wiremock_target,
 )
 from credmock.settings import Settings
 
 RESULTS_DIR = BENCH_DIR / "results"
-REFERENCES = {"prism": prism_target, "ceiling": ceiling_target, "wiremock": wiremock_target}
+REFERENCES = {
+    "prism": prism_target,
+    "ceiling": ceiling_target,
+    "wiremock": wiremock_target,
+    "uncompiled": uncompiled_target,  # not by default: what the compiled operations give
+}
 MISSING = {
     "prism": "Prism is not installed (bench/install-tools.sh, with Node): no Prism column",
     "wiremock": "WireMock needs Java and its jar (bench/install-tools.sh): no WireMock column",

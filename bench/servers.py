@@ -84,6 +84,11 @@ def ceiling_target() -> Target:
     return Target("ceiling", "ceiling (Starlette + uvloop)", command, stateful=False)
 
 
+def uncompiled_target() -> Target:
+    command = (sys.executable, str(BENCH_DIR / "uncompiled.py"), "{port}")
+    return Target("uncompiled", "credmock, Connexion's per-request path", command, stateful=True)
+
+
 def wiremock_jar() -> Path | None:
     return next(iter(sorted((TOOLS / "wiremock").glob("**/wiremock-standalone-*.jar"))), None)
 
