@@ -220,6 +220,7 @@ class CompiledOperation:
         self.arguments = arguments
         self.produces = produces
         self.jsonifier = jsonifier
+        self.bodiless_answers: dict[tuple[t.Any, ...], tuple[int, tuple[tuple[bytes, bytes], ...]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kwargs: dict[str, t.Any] = {}
@@ -241,7 +242,23 @@ class CompiledOperation:
             body = await self.body.read(scope, receive)
             if self.body.argument is not None:
                 kwargs[self.body.argument] = self.body.handler_argument(body)
-        response = self.respond(self.handler(**kwargs))
+        handler_response = self.handler(**kwargs)
+        bodiless = (
+            type(handler_response) is tuple
+            and len(handler_response) == 2
+            and handler_response[0] is None
+            and type(handler_response[1]) is int
+        )
+        if bodiless and handler_response in self.bodiless_answers:
+            # (None, 204): the same status and headers every time, sent as built the first time
+            status, headers = self.bodiless_answers[handler_response]
+            await send({"type": "http.response.start", "status": status, "headers": list(headers)})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        response = self.respond(handler_response)
+        if bodiless and not response.body and len(self.bodiless_answers) < 8:
+            # before sending: middleware may add headers to the list it sends
+            self.bodiless_answers[handler_response] = (response.status_code, tuple(response.raw_headers))
         await response(scope, receive, send)
 
     def respond(self, handler_response: t.Any) -> Response:
@@ -388,9 +405,18 @@ class RouteEntry:
     operation left to Connexion."""
 
     route: Route
+    literal_ends: tuple[str, str]  # the path's text before its first and after its last parameter
     api_base_path: str
     operation_id: str | None
     compiled: Callable[[Scope, Receive, Send], Awaitable[None]] | None
+
+
+def literal_ends(route_path: str) -> tuple[str, str]:
+    """What any path a route matches starts and ends with (its whole text when it has no
+    parameter)."""
+    if "{" not in route_path:
+        return "", route_path
+    return route_path.split("{", 1)[0], route_path.rsplit("}", 1)[1]
 
 
 async def _never_called(scope: Scope, receive: Receive, send: Send) -> None:  # a Route's endpoint
@@ -465,12 +491,17 @@ class CompiledOperationsMiddleware(SpecMiddleware):
                 route = Route(route_path, _never_called, methods=[method.upper()])
                 for route_method in route.methods or ():
                     self.routes.setdefault(route_method, []).append(
-                        RouteEntry(route, api_base_path, operation_id, compiled)
+                        RouteEntry(route, literal_ends(route_path), api_base_path, operation_id, compiled)
                     )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            # Under a root path Starlette matches the rest of the path: no shortcut then.
+            path = None if scope.get("root_path") else scope["path"]
             for entry in self.routes.get(scope["method"], ()):
+                prefix, suffix = entry.literal_ends
+                if path is not None and not (path.startswith(prefix) and path.endswith(suffix)):
+                    continue  # cannot match: no need for the route's regex
                 match, child_scope = entry.route.matches(scope)
                 if match is not Match.FULL:
                     continue
