@@ -5,12 +5,13 @@ every validation rule. Per request, though, its middleware builds request object
 and decorators anew and reads the body twice (once to validate it, once for the handler): 84%
 of the server's time on the password-reset request went there.
 
-:class:`CompiledOperationsMiddleware` sits in Connexion's stack just before its router and
-routes as it does. For an operation of a shape it knows (path parameters, a JSON body or none,
-bearer or control-token security, a handler without ``**kwargs``) it answers from objects built
-once per operation: the bearer check called directly, the path parameters checked by the app's
-parameter validator, the body read, parsed and checked in one pass by the app's body validator
-and handed to the handler as parsed, the answer built as Connexion builds it (and checked by
+:class:`CompiledOperationsMiddleware` sits in Connexion's stack after its router (and
+:class:`RouteAheadMiddleware` routes as the router does, ahead of it). For an operation of a
+shape it knows (path parameters, a JSON body or none, bearer or control-token security, a
+handler without ``**kwargs``) it answers from objects built once per operation: the bearer
+check called directly, the path parameters checked by the app's parameter validator, the body
+read, parsed and checked in one pass by the app's body validator and handed to the handler as
+parsed, the answer built as Connexion builds it (and checked by
 Connexion's response validation when it is on). Errors are raised as Connexion's middleware
 raises them, so the error handlers shape them the same. CORS, the docs, error handling and
 every other operation stay Connexion's own.
@@ -33,6 +34,7 @@ from connexion.jsonifier import Jsonifier
 from connexion.middleware.abstract import ROUTING_CONTEXT, SpecMiddleware
 from connexion.middleware.request_validation import RequestValidationOperation
 from connexion.middleware.response_validation import ResponseValidationOperation
+from connexion.middleware.routing import RoutingMiddleware
 from connexion.operations import AbstractOperation
 from connexion.resolver import ResolverError
 from connexion.utils import (
@@ -398,16 +400,94 @@ def compile_operation(operation: AbstractOperation, context: CompileContext) -> 
     )
 
 
+class CompiledOperations:
+    """The compiled operations of one app, by (API base path, operationId): filled by
+    :class:`CompiledOperationsMiddleware`, read by :class:`RouteAheadMiddleware` too."""
+
+    def __init__(self) -> None:
+        self.by_route: dict[tuple[str, str], Callable[[Scope, Receive, Send], Awaitable[None]]] = {}
+
+    def add_api(self, specification: t.Any, base_path: str | None, **kwargs: t.Any) -> None:
+        resolver = kwargs.get("resolver")
+        handler_for = getattr(resolver, "compiled_handler", None)
+        if handler_for is None or kwargs.get("strict_validation"):
+            return
+        api_base_path = specification.base_path if base_path is None else base_path
+        validator_map = {**VALIDATOR_MAP, **(kwargs.get("validator_map") or {})}
+        context = CompileContext(
+            backend=resolver.backend,  # type: ignore[union-attr]
+            handler_for=handler_for,
+            validator_map=validator_map,
+            jsonifier=kwargs.get("jsonifier") or Jsonifier(),
+        )
+        for operation in operations_of(specification, resolver, kwargs.get("uri_parser_class")):
+            compiled: t.Any = compile_operation(operation, context)
+            if compiled is None:
+                continue
+            if kwargs.get("validate_responses"):
+                compiled = ResponseValidationOperation(
+                    compiled, operation=operation, validator_map=validator_map
+                )
+            self.by_route[(api_base_path, operation.operation_id)] = compiled
+
+
+def operations_of(specification: t.Any, resolver: t.Any, uri_parser_class: t.Any) -> t.Iterator[t.Any]:
+    """The operations of a spec in the order Connexion routes them; None for one whose handler
+    does not resolve (Connexion routes it to its resolver-error handler)."""
+    for path, methods in specification.get("paths", {}).items():
+        for method in methods:
+            if method not in METHODS:
+                continue
+            try:
+                yield specification.operation_cls.from_spec(
+                    specification,
+                    path=path,
+                    method=method,
+                    resolver=resolver,
+                    uri_parser_class=uri_parser_class,
+                )
+            except ResolverError:
+                yield None
+
+
+class CompiledOperationsMiddleware(SpecMiddleware):
+    """After Connexion's router (and whatever runs after it, such as injected faults): answers a
+    routed request whose operation is compiled; hands every other one on to Connexion's
+    security, validation and handler decorators."""
+
+    def __init__(self, app: ASGIApp, *, operations: CompiledOperations) -> None:
+        self.app = app
+        self.compiled = operations
+
+    @property
+    def operations(self) -> dict[tuple[str, str], t.Any]:
+        """(API base path, operationId) -> the compiled operation."""
+        return self.compiled.by_route
+
+    def add_api(self, specification: t.Any, base_path: str | None = None, **kwargs: t.Any) -> None:
+        self.compiled.add_api(specification, base_path, **kwargs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        routing = scope.get("extensions", {}).get(ROUTING_CONTEXT) if scope["type"] == "http" else None
+        compiled = (
+            self.compiled.by_route.get((routing["api_base_path"], routing["operation_id"]))
+            if routing
+            else None
+        )
+        if compiled is None:
+            await self.app(scope, receive, send)
+        else:
+            await compiled(scope, receive, send)
+
+
 @dataclass(frozen=True)
 class RouteEntry:
-    """One route of Connexion's router, in its order: the compiled operation, or None for an
-    operation left to Connexion."""
+    """One route of Connexion's router, in its order."""
 
     route: Route
     literal_ends: tuple[str, str]  # the path's text before its first and after its last parameter
     api_base_path: str
     operation_id: str | None
-    compiled: Callable[[Scope, Receive, Send], Awaitable[None]] | None
 
 
 def literal_ends(route_path: str) -> tuple[str, str]:
@@ -422,79 +502,40 @@ async def _never_called(scope: Scope, receive: Receive, send: Send) -> None:  # 
     raise RuntimeError("route entries are matched, not called")
 
 
-class CompiledOperationsMiddleware(SpecMiddleware):
-    """Routes each request as Connexion's router does and answers the compiled operations; hands
-    every other request on to Connexion's routing.
+class RouteAheadMiddleware(SpecMiddleware):
+    """Connexion's routing, done ahead of Connexion's router for the compiled operations.
 
-    It holds every operation's route in the order Connexion's router holds them (APIs in the
-    order added, then the spec's paths and methods), so the first route that matches a request
-    is the one Connexion would pick; only when that route's operation is compiled does this
-    middleware answer. An API takes part when its resolver offers
-    ``compiled_handler(operation_id)`` (a plain function taking the handler's arguments) and
-    ``backend``.
+    Placed right before Connexion's :class:`RoutingMiddleware`, it holds every operation's route
+    in the order that router holds them (APIs in the order added, then the spec's paths and
+    methods), so the first route matching a request is the one the router would pick. When that
+    route's operation is compiled, the request goes on routed (path parameters and the routing
+    context in its scope, as the router leaves them) to what follows the router; any other
+    request goes to the router itself. Matching a path against a handful of routes of the
+    request's method is cheaper than the router's mounts, routes and context variables.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, operations: CompiledOperations) -> None:
         self.app = app
+        self.compiled = operations
+        # What follows the router, when this middleware is right before it (else: no shortcut).
+        self.after_router: ASGIApp | None = app.app if isinstance(app, RoutingMiddleware) else None
         self.routes: dict[str, list[RouteEntry]] = {}  # by method (GET routes also answer HEAD)
 
-    @property
-    def operations(self) -> dict[tuple[str, str | None], t.Any]:
-        """(API base path, operationId) -> the compiled operation."""
-        return {
-            (entry.api_base_path, entry.operation_id): entry.compiled
-            for entries in self.routes.values()
-            for entry in entries
-            if entry.compiled is not None
-        }
-
     def add_api(self, specification: t.Any, base_path: str | None = None, **kwargs: t.Any) -> None:
-        resolver = kwargs.get("resolver")
-        handler_for = getattr(resolver, "compiled_handler", None)
         api_base_path = specification.base_path if base_path is None else base_path
-        validator_map = {**VALIDATOR_MAP, **(kwargs.get("validator_map") or {})}
-        context = CompileContext(
-            backend=getattr(resolver, "backend", None),  # type: ignore[arg-type]
-            handler_for=handler_for,  # type: ignore[arg-type]
-            validator_map=validator_map,
-            jsonifier=kwargs.get("jsonifier") or Jsonifier(),
-        )
-        compiling = handler_for is not None and not kwargs.get("strict_validation")
-        for path, methods in specification.get("paths", {}).items():
-            for method in methods:
-                if method not in METHODS:
-                    continue
-                compiled: t.Any = None
-                operation_id = None
-                try:
-                    operation = specification.operation_cls.from_spec(
-                        specification,
-                        path=path,
-                        method=method,
-                        resolver=resolver,
-                        uri_parser_class=kwargs.get("uri_parser_class"),
-                    )
-                except ResolverError:
-                    operation = None
-                if operation is not None:
-                    operation_id = operation.operation_id
-                    compiled = compile_operation(operation, context) if compiling else None
-                    if compiled is not None and kwargs.get("validate_responses"):
-                        compiled = ResponseValidationOperation(
-                            compiled, operation=operation, validator_map=validator_map
-                        )
-                    types = operation.get_path_parameter_types()
-                else:
-                    types = {}
-                route_path = api_base_path + starlettify_path(path, types)
-                route = Route(route_path, _never_called, methods=[method.upper()])
-                for route_method in route.methods or ():
-                    self.routes.setdefault(route_method, []).append(
-                        RouteEntry(route, literal_ends(route_path), api_base_path, operation_id, compiled)
-                    )
+        operations = operations_of(specification, kwargs.get("resolver"), kwargs.get("uri_parser_class"))
+        for (path, method), operation in zip(spec_routes(specification), operations, strict=True):
+            types = operation.get_path_parameter_types() if operation is not None else {}
+            route_path = api_base_path + starlettify_path(path, types)
+            route = Route(route_path, _never_called, methods=[method.upper()])
+            entry = RouteEntry(
+                route, literal_ends(route_path), api_base_path, getattr(operation, "operation_id", None)
+            )
+            for route_method in route.methods or ():
+                self.routes.setdefault(route_method, []).append(entry)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and self.after_router is not None:
             # Under a root path Starlette matches the rest of the path: no shortcut then.
             path = None if scope.get("root_path") else scope["path"]
             for entry in self.routes.get(scope["method"], ()):
@@ -504,7 +545,7 @@ class CompiledOperationsMiddleware(SpecMiddleware):
                 match, child_scope = entry.route.matches(scope)
                 if match is not Match.FULL:
                     continue
-                if entry.compiled is None:
+                if (entry.api_base_path, entry.operation_id) not in self.compiled.by_route:
                     break
                 routed = {
                     **scope,
@@ -517,6 +558,14 @@ class CompiledOperationsMiddleware(SpecMiddleware):
                         },
                     },
                 }
-                await entry.compiled(routed, receive, send)
+                await self.after_router(routed, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def spec_routes(specification: t.Any) -> t.Iterator[tuple[str, str]]:
+    """(path, method) of each operation of a spec, in the order :func:`operations_of` gives them."""
+    for path, methods in specification.get("paths", {}).items():
+        for method in methods:
+            if method in METHODS:
+                yield path, method
