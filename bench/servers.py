@@ -38,6 +38,7 @@ CREDMOCK = str(Path(sys.executable).with_name("credmock"))
 CREDMOCK_VARIANTS: dict[str, tuple[str, ...]] = {
     "credmock": (),
     "credmock-flask": ("--engine", "flask"),
+    "credmock-quiet": ("--quiet", "--journal-size", "0"),  # without the request log and journal
 }
 
 
