@@ -1,7 +1,7 @@
-"""The app factory: one Connexion app per call, owning one backend and its state.
+"""The app factory: one Connexion app per call, owning one domain and its store.
 
 Wiring happens here, at load time, so the spec files stay pure contracts: operationIds are
-mapped to handler functions bound to this app's backend, bearer schemes to the backend's token
+mapped to handler functions bound to this app's domain, bearer schemes to the domain's token
 check, request bodies to a validator that answers in the contract's error shape.
 """
 
@@ -23,8 +23,8 @@ from connexion.resolver import Resolver
 
 from credmock import cors, http_errors
 from credmock import exceptions as errors
-from credmock.backend import CredentialsBackend
 from credmock.docs_ui import DocsEntry, DocsPaths, middlewares
+from credmock.domain import Domain
 from credmock.handlers import credentials, mock_api, storefront
 from credmock.security import security_map
 from credmock.settings import Settings
@@ -79,30 +79,30 @@ def mount_spec(spec: dict[str, Any], extra: dict[str, Any], extra_name: str) -> 
 
 
 class OperationResolver(Resolver):
-    """operationId -> handler, from an explicit table; each handler gets the backend first.
+    """operationId -> handler, from an explicit table; each handler gets the domain first.
 
     With ``inline`` the handler is wrapped as a coroutine function, so the async engine runs it
-    on the event loop instead of handing it to a thread pool: the backend answers in
+    on the event loop instead of handing it to a thread pool: the domain answers in
     microseconds under its own lock, and the hop between threads cost more than the handler.
     """
 
     def __init__(
         self,
         operations: Mapping[str, Callable[..., Any]],
-        backend: CredentialsBackend,
+        domain: Domain,
         *,
         inline: bool = False,
     ):
         super().__init__()
         self.operations = operations
-        self.backend = backend
+        self.domain = domain
         self.inline = inline
 
     def resolve_function_from_operation_id(self, operation_id: str) -> Callable[..., Any]:
         handler = self.operations.get(operation_id)
         if handler is None:
             raise ResolverError(f"no handler for operationId {operation_id!r}")
-        bound = functools.partial(handler, self.backend)
+        bound = functools.partial(handler, self.domain)
         bound.__name__ = handler.__name__  # type: ignore[attr-defined]
         bound.__doc__ = handler.__doc__
         if not self.inline:
@@ -122,12 +122,17 @@ class CredmockApp:
     :class:`CredmockFlaskApp` or :class:`CredmockAsyncApp`.
     """
 
-    backend: CredentialsBackend
+    domain: Domain
     settings: Settings
     docs: list[DocsEntry]  # the Swagger UI of each API, in the order added
 
+    @property
+    def backend(self) -> Domain:
+        """The domain, by the name the pytest plugin has documented."""
+        return self.domain
+
     def reset(self) -> None:
-        self.backend.reset()
+        self.domain.reset_state()
 
 
 class CredmockFlaskApp(CredmockApp, connexion.FlaskApp):
@@ -200,15 +205,15 @@ ENGINES: dict[str, type[CredmockAsyncApp] | type[CredmockFlaskApp]] = {
 }
 
 
-def create_app(settings: Settings | None = None, backend: CredentialsBackend | None = None) -> CredmockApp:
+def create_app(settings: Settings | None = None, domain: Domain | None = None) -> CredmockApp:
     settings = settings or Settings()
-    backend = backend or CredentialsBackend(settings)
+    domain = domain or Domain(settings)
     engine = ENGINES.get(settings.engine)
     if engine is None:
         raise ValueError(f"unknown engine {settings.engine!r}: choose one of {', '.join(ENGINES)}")
     app = engine(__name__, validator_map=validator_map(settings.max_body_bytes), middlewares=middlewares())
     app.settings = settings
-    app.backend = backend
+    app.domain = domain
     apis: list[tuple[str, Mapping[str, Callable[..., Any]]]] = [
         (CONTRACT_SPEC, {**credentials.OPERATIONS, **storefront.OPERATIONS}),
         (MOCK_API_SPEC, mock_api.OPERATIONS),
@@ -222,9 +227,9 @@ def create_app(settings: Settings | None = None, backend: CredentialsBackend | N
             spec,
             name=spec_name,  # Flask's blueprint name: unique even for APIs sharing a base path
             swagger_ui_options=docs.allocate(spec_name, spec).options,
-            resolver=OperationResolver(operations, backend, inline=engine is CredmockAsyncApp),
+            resolver=OperationResolver(operations, domain, inline=engine is CredmockAsyncApp),
             validate_responses=settings.validate_responses,
-            security_map=security_map(backend, spec),
+            security_map=security_map(domain, spec),
         )
     app.docs = docs.entries
     http_errors.install(app, allowed_methods)

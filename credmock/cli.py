@@ -13,6 +13,7 @@ from pathlib import Path
 
 from credmock.proxy import add_proxy_command
 from credmock.settings import CONTROL_TOKEN_ENV, Settings
+from credmock.store.base import describe_state
 from credmock.verify import add_verify_command
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -45,6 +46,8 @@ def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
         engine=arguments.engine,
         max_body_bytes=arguments.max_body_size,
         cors_origins=tuple(arguments.cors_origin or Settings.cors_origins),
+        state=arguments.state,
+        reset_on_start=arguments.reset_on_start,
     )
 
 
@@ -58,6 +61,19 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         help="YAML file of tenants and customers (default: the bundled fixtures)",
     )
     group.add_argument("--no-fixtures", action="store_true", help="start with no customers")
+    group.add_argument(
+        "--state",
+        default=os.environ.get("CREDMOCK_STATE") or defaults.state,
+        metavar="URL",
+        help="where the state lives: 'memory' (default), 'sqlite:///PATH' (kept across restarts, shared "
+        "by --workers) or 'redis://[:password@]HOST:PORT/DB' (shared by instances); a store that holds "
+        "state keeps it, fixtures fill an empty one (default: $CREDMOCK_STATE or memory)",
+    )
+    group.add_argument(
+        "--reset-on-start",
+        action="store_true",
+        help="clear the store at start, then load the fixtures (default: keep what it holds)",
+    )
     group.add_argument("--seed", type=int, help="seed tokens, ids and fake customers: same seed, same run")
     group.add_argument(
         "--fake-customers",
@@ -115,14 +131,16 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
-    backend = app.backend
+    domain = app.domain
     lines = [f"credmock serving the Emporix credentials contract on {url}"]
-    for name, state in sorted(backend.tenants.items()):
-        emails = ", ".join(sorted(customer.email for customer in state.customers.values())[:5])
-        more = len(state.customers) - 5
+    tenants = domain.tenants()
+    for name in sorted(tenants):
+        customers = domain.list_customers(name)
+        emails = ", ".join(sorted(customer.email for customer in customers)[:5])
+        more = len(customers) - 5
         suffix = f", +{more} more" if more > 0 else ""
-        lines.append(f"  tenant {name}: {len(state.customers)} customers ({emails}{suffix})")
-    first_tenant = next(iter(backend.tenants), "demo")  # the first of the fixtures file
+        lines.append(f"  tenant {name}: {len(customers)} customers ({emails}{suffix})")
+    first_tenant = next(iter(tenants), "demo")  # the first of the fixtures file
     lines += [
         f"  anonymous:   GET {url}/customerlogin/auth/anonymous/login?tenant={first_tenant}&client_id=any",
         f"  outbox:      {url}/_mock/outbox  (newest: {url}/_mock/outbox/latest)",
@@ -132,6 +150,7 @@ def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
     for number, docs in enumerate(app.docs):
         label = "  docs UI:     " if number == 0 else " " * 15
         lines.append(f"{label}{url}{docs.ui_path}  ({docs.title})")
+    lines.append(f"  state:       {describe_state(app.settings.state)}")
     origins = app.settings.cors_origins
     lines.append(f"  CORS:        {'any origin' if '*' in origins else ', '.join(origins) or 'none'}")
     return "\n".join(lines)

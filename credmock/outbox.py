@@ -1,11 +1,13 @@
-"""The outbox: every email the mock "sends" lands here, newest last, bounded in size."""
+"""The outbox: every email the mock "sends" lands here, in the store, bounded in size."""
 
 from __future__ import annotations
 
-import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from credmock.store import Store
 
 PASSWORD_RESET = "password-reset"
 EMAIL_CHANGE = "email-change"
@@ -40,16 +42,14 @@ class Email:
 
 
 class Outbox:
-    """Keeps the newest ``capacity`` emails; older ones fall off so memory stays bounded."""
+    """Keeps the newest ``capacity`` emails in the store; older ones fall off so it stays bounded."""
 
-    def __init__(self, capacity: int = 10_000) -> None:
+    def __init__(self, store: Store, capacity: int = 10_000) -> None:
         self.capacity = capacity
-        self._emails: deque[Email] = deque(maxlen=capacity)
-        self._lock = threading.Lock()
+        self._store = store
 
     def send(self, email: Email) -> None:
-        with self._lock:
-            self._emails.append(email)
+        self._store.add_email(email, self.capacity)
 
     def find(
         self,
@@ -61,10 +61,8 @@ class Outbox:
     ) -> list[Email]:
         """Matching emails, newest first. ``to`` matches case-insensitively."""
         wanted_to = to.casefold() if to else None
-        with self._lock:
-            snapshot = list(self._emails)
         found: list[Email] = []
-        for email in reversed(snapshot):
+        for email in self._store.emails():
             if tenant and email.tenant != tenant:
                 continue
             if wanted_to and email.to.casefold() != wanted_to:
@@ -81,8 +79,7 @@ class Outbox:
         return found[0] if found else None
 
     def clear(self) -> None:
-        with self._lock:
-            self._emails.clear()
+        self._store.clear_outbox()
 
     def __len__(self) -> int:
-        return len(self._emails)
+        return self._store.email_count()

@@ -18,7 +18,7 @@ from typing import Any
 from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
 
 from credmock import exceptions as errors
-from credmock.backend import CredentialsBackend
+from credmock.domain import Domain
 
 CUSTOMER_SCHEME = "CustomerAccessToken"
 ANONYMOUS_SCHEME = "AnonymousAccessToken"
@@ -28,8 +28,8 @@ def _definition_key(definition: dict[str, Any]) -> str:
     return json.dumps(definition, sort_keys=True)
 
 
-def security_map(backend: CredentialsBackend, spec: dict[str, Any]) -> dict[str, type]:
-    """Connexion's ``security_map`` for one spec: its bearer schemes checked by ``backend``."""
+def security_map(domain: Domain, spec: dict[str, Any]) -> dict[str, type]:
+    """Connexion's ``security_map`` for one spec: its bearer schemes checked by ``domain``."""
     customer_required_by_definition: dict[str, bool] = {}
     for name, definition in spec.get("components", {}).get("securitySchemes", {}).items():
         if definition.get("scheme", "").lower() != "bearer":
@@ -42,7 +42,7 @@ def security_map(backend: CredentialsBackend, spec: dict[str, Any]) -> dict[str,
     def verifier(customer_required: bool) -> Callable[..., dict[str, Any]]:
         def verify_bearer_token(token: str, request: Any) -> dict[str, Any]:
             tenant = request.path_params.get("tenant") or request.query_params.get("tenant") or ""
-            access_token = backend.authenticate(token, tenant, customer_required=customer_required)
+            access_token = domain.authenticate(token, tenant, customer_required=customer_required)
             return {
                 "sub": access_token.customer_id or ANONYMOUS_SCHEME,
                 "scope": list(access_token.scopes),
@@ -70,7 +70,7 @@ def security_map(backend: CredentialsBackend, spec: dict[str, Any]) -> dict[str,
 
     return {
         "bearer": BackendBearerSecurityHandler,
-        "apiKey": control_token_handler(backend.settings.control_token),
+        "apiKey": control_token_handler(domain.settings.control_token),
     }
 
 

@@ -12,8 +12,11 @@ import hashlib
 import json
 from typing import Any
 
-from credmock.backend import CredentialsBackend
-from credmock.models import ANONYMOUS, CUSTOMER, AccessToken
+from credmock.handlers.fields import require_text, require_texts
+
+from credmock.domain import Domain
+from credmock.domain.customers import normalise_email
+from credmock.models import AccessToken
 
 NO_CONTENT = (None, 204)
 Body = dict[str, Any]
@@ -40,21 +43,21 @@ def saas_token(token: AccessToken) -> str:
     return f"{header}.{payload}.{signature}"
 
 
-def anonymous_token_body(backend: CredentialsBackend, token: AccessToken) -> dict[str, Any]:
+def anonymous_token_body(domain: Domain, token: AccessToken) -> dict[str, Any]:
     return {
         "token_type": "Bearer",
         "access_token": token.value,
         "expires_in": token.expires_in,
         "refresh_token": token.refresh_token,
-        "refresh_token_expires_in": backend.settings.refresh_token_lifetime,
+        "refresh_token_expires_in": domain.settings.refresh_token_lifetime,
         "sessionId": token.session_id,
         "scope": token.scope,
     }
 
 
-def customer_token_body(backend: CredentialsBackend, token: AccessToken) -> dict[str, Any]:
+def customer_token_body(domain: Domain, token: AccessToken) -> dict[str, Any]:
     """The snake_case fields, and the deprecated camelCase ones older storefronts still read."""
-    refresh_lifetime = backend.settings.refresh_token_lifetime
+    refresh_lifetime = domain.settings.refresh_token_lifetime
     return {
         "access_token": token.value,
         "expires_in": token.expires_in,
@@ -69,64 +72,72 @@ def customer_token_body(backend: CredentialsBackend, token: AccessToken) -> dict
     }
 
 
-def anonymous_login(backend: CredentialsBackend, tenant: str, client_id: str) -> tuple[dict[str, Any], int]:
+def anonymous_login(domain: Domain, tenant: str, client_id: str) -> tuple[dict[str, Any], int]:
     """GET /customerlogin/auth/anonymous/login: a new anonymous token, a new session."""
-    return anonymous_token_body(backend, backend.issue_anonymous_token(tenant)), 200
+    return anonymous_token_body(domain, domain.anonymous_login(tenant)), 200
 
 
 def anonymous_refresh(
-    backend: CredentialsBackend, tenant: str, refresh_token: str, client_id: str
+    domain: Domain, tenant: str, refresh_token: str, client_id: str
 ) -> tuple[dict[str, Any], int]:
     """GET /customerlogin/auth/anonymous/refresh: a new anonymous token, the same session."""
-    token = backend.refresh_access_token(tenant, refresh_token, kind=ANONYMOUS, field="refresh_token")
-    return anonymous_token_body(backend, token), 200
+    token = domain.anonymous_refresh(tenant, require_text(refresh_token, "refresh_token"))
+    return anonymous_token_body(domain, token), 200
 
 
-def signup(backend: CredentialsBackend, tenant: str, body: Body) -> tuple[dict[str, str], int]:
-    """POST /customer/{tenant}/signup: a new customer; ``signup`` holds separate login credentials."""
+def signup(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, str], int]:
+    """POST /customer/{tenant}/signup: a new customer. When ``signup`` holds separate credentials,
+    they are the login, and the top-level email is the contact email."""
     details = body.get("customerDetails") or {}
     credentials = body.get("signup") or {}
-    customer = backend.signup(
+    contact_email = details.get("contactEmail")
+    if credentials.get("email") is None and credentials.get("password") is None:
+        login = body
+    else:
+        login = credentials
+        if contact_email is None and body.get("email"):
+            contact_email = normalise_email(require_text(body["email"], "email"), "email")
+    email, password = require_texts(email=login.get("email"), password=login.get("password"))
+    customer = domain.signup(
         tenant,
-        body.get("email"),
-        body.get("password"),
-        signup_email=credentials.get("email"),
-        signup_password=credentials.get("password"),
+        email,
+        password,
         first_name=details.get("firstName", ""),
         last_name=details.get("lastName", ""),
-        contact_email=details.get("contactEmail"),
+        contact_email=contact_email,
     )
     return {"id": customer.id}, 201
 
 
-def login(backend: CredentialsBackend, tenant: str, body: Body) -> tuple[dict[str, Any], int]:
+def login(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, Any], int]:
     """POST /customer/{tenant}/login: a customer token and its SaaS token."""
-    token = backend.login(tenant, body.get("email"), body.get("password"))
+    email, password = require_texts(email=body.get("email"), password=body.get("password"))
+    token = domain.login(tenant, email, password)
     saas = saas_token(token)
-    return {**customer_token_body(backend, token), "saas_token": saas, "saasToken": saas}, 200
+    return {**customer_token_body(domain, token), "saas_token": saas, "saasToken": saas}, 200
 
 
 def refresh_customer_token(
-    backend: CredentialsBackend, tenant: str, refreshToken: str
+    domain: Domain, tenant: str, refreshToken: str
 ) -> tuple[dict[str, Any], int]:
     """GET /customer/{tenant}/refreshauthtoken: a new customer token for the same session."""
-    token = backend.refresh_access_token(tenant, refreshToken, kind=CUSTOMER, field="refreshToken")
-    return customer_token_body(backend, token), 200
+    token = domain.refresh_customer_token(tenant, require_text(refreshToken, "refreshToken"))
+    return customer_token_body(domain, token), 200
 
 
 def logout(
-    backend: CredentialsBackend, tenant: str, accessToken: str, token_info: dict[str, Any]
+    domain: Domain, tenant: str, accessToken: str, token_info: dict[str, Any]
 ) -> tuple[None, int]:
     """GET /customer/{tenant}/logout: the session of ``accessToken`` ends."""
-    backend.logout(token_info["access_token"], accessToken)
+    domain.logout(token_info["access_token"], require_text(accessToken, "accessToken"))
     return NO_CONTENT
 
 
 def get_profile(
-    backend: CredentialsBackend, tenant: str, token_info: dict[str, Any]
+    domain: Domain, tenant: str, token_info: dict[str, Any]
 ) -> tuple[dict[str, Any], int]:
     """GET /customer/{tenant}/me: the customer's profile, or the anonymous one."""
-    customer = backend.profile(token_info["access_token"])
+    customer = domain.get_profile(token_info["access_token"])
     return (customer.profile_view() if customer else ANONYMOUS_PROFILE), 200
 
 
