@@ -16,7 +16,7 @@ import pytest
 
 from credmock.testing import RedisServer, redis_server_path
 
-STORES = ["memory"]
+STORES = ["memory", "sqlite", "redis"]
 SHARED_STORES = ["sqlite", "redis"]
 
 

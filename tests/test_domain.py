@@ -84,7 +84,7 @@ def test_authenticate_anonymous_token_lives_3599_seconds(domain):
     token = domain.anonymous_login("demo")
     assert token.expires_in == 3599
     domain.clock.advance(3598)
-    assert domain.authenticate(token.value, "demo", customer_required=False) is token
+    assert domain.authenticate(token.value, "demo", customer_required=False) == token
     domain.clock.advance(1)
     with pytest.raises(errors.ExpiredAccessToken) as raised:
         domain.authenticate(token.value, "demo", customer_required=False)
@@ -96,7 +96,7 @@ def test_authenticate_customer_token_lives_2591999_seconds_with_profile_edit_sco
     assert token.expires_in == 2591999
     assert PROFILE_EDIT_SCOPE in token.scopes
     domain.clock.advance(2591998)
-    assert domain.authenticate(token.value, "demo", customer_required=True) is token
+    assert domain.authenticate(token.value, "demo", customer_required=True) == token
     domain.clock.advance(1)
     with pytest.raises(errors.ExpiredAccessToken):
         domain.authenticate(token.value, "demo", customer_required=True)
@@ -118,7 +118,7 @@ def test_authenticate_anonymous_token_where_customer_needed_is_forbidden(domain)
 
 def test_authenticate_customer_token_accepted_where_anonymous_asked(domain):
     token = alice_token(domain)
-    assert domain.authenticate(token.value, "demo", customer_required=False) is token
+    assert domain.authenticate(token.value, "demo", customer_required=False) == token
 
 
 def test_customer_token_checks_password_when_given(domain):
@@ -285,7 +285,7 @@ def test_reset_password_revokes_customers_access_tokens(domain):
     domain.reset_password("demo", reset_token(domain), "brand-new-pass")
     with pytest.raises(errors.InvalidAccessToken):
         domain.authenticate(alice.value, "demo", customer_required=True)
-    assert domain.authenticate(bob.value, "demo", customer_required=True) is bob
+    assert domain.authenticate(bob.value, "demo", customer_required=True) == bob
 
 
 def test_reset_password_unknown_token_is_rejected(domain):

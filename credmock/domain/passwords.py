@@ -47,6 +47,8 @@ class PasswordRules(EmailTokenRules):
         if not verify_password(current_password, customer.password_hash):
             raise errors.WrongCurrentPassword()
         check_password_policy(self.settings, new_password, "newPassword")
-        self.store.set_password_hash(
-            customer.tenant, customer.id, hash_password(new_password, self.token_source.salt())
-        )
+        new_hash = hash_password(new_password, self.token_source.salt())
+        if not self.store.set_password_hash(
+            customer.tenant, customer.id, new_hash, replacing=customer.password_hash
+        ):
+            raise errors.WrongCurrentPassword()  # changed by another request meanwhile

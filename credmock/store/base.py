@@ -52,7 +52,11 @@ class Store(Protocol):
 
     def customer_count(self) -> int: ...
 
-    def set_password_hash(self, tenant: str, customer_id: str, password_hash: str) -> None: ...
+    def set_password_hash(
+        self, tenant: str, customer_id: str, password_hash: str, *, replacing: str | None = None
+    ) -> bool:
+        """Store the new hash; with ``replacing``, only if the current hash is that one (a
+        password changed meanwhile wins). False when nothing changed."""
 
     def change_login_email(
         self, tenant: str, customer_id: str, new_email: str, *, sync_contact_email: bool

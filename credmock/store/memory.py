@@ -75,11 +75,17 @@ class MemoryStore:
     def customer_count(self) -> int:
         return len(self._customers)
 
-    def set_password_hash(self, tenant: str, customer_id: str, password_hash: str) -> None:
+    def set_password_hash(
+        self, tenant: str, customer_id: str, password_hash: str, *, replacing: str | None = None
+    ) -> bool:
         with self._lock:
-            key = (tenant, customer_id)
-            if key in self._customers:
-                self._customers[key] = dataclasses.replace(self._customers[key], password_hash=password_hash)
+            customer = self._customers.get((tenant, customer_id))
+            if customer is None or replacing not in (None, customer.password_hash):
+                return False
+            self._customers[(tenant, customer_id)] = dataclasses.replace(
+                customer, password_hash=password_hash
+            )
+            return True
 
     def change_login_email(
         self, tenant: str, customer_id: str, new_email: str, *, sync_contact_email: bool
