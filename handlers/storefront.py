@@ -2,7 +2,7 @@
 anonymous token, signup, login, token refresh, logout, profile. Read the request, call the
 domain, answer with the real service's field names.
 
-The tokens are the backend's own, so the credential operations accept them.
+The tokens are the domain's own, so the credential operations accept them.
 """
 
 from __future__ import annotations
