@@ -20,9 +20,9 @@ from connexion.resolver import Resolver
 
 from credmock import connexion_compat, cors, http_errors
 from credmock import exceptions as errors
-from credmock.domain import Domain
 from credmock.compiled import CompiledOperationsMiddleware
 from credmock.docs_ui import DocsEntry, DocsPaths, middlewares
+from credmock.domain import Domain
 from credmock.handlers import credentials, mock_api, storefront
 from credmock.security import name_security_schemes, security_map
 from credmock.settings import Settings
