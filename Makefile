@@ -34,3 +34,21 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Container image (docs/container.md): podman, or docker where podman is missing. The build installs
+# credmock from build/wheelhouse/, filled here first, so it needs no package index.
+IMAGE ?= localhost/credmock:latest
+IMAGE_BUILD_FLAGS ?=
+
+.PHONY: image test-image
+
+image:
+	IMAGE=$(IMAGE) scripts/image/build.sh $(IMAGE_BUILD_FLAGS)
+
+# Builds the image from the unchanged Dockerfile on a Debian base made locally (no image registry
+# needed), runs it and finishes a password reset through its published port (a few minutes).
+test-image: $(STAMP)
+	scripts/image/install-tools.sh
+	scripts/image/base-image.sh
+	$(MAKE) image IMAGE=$(IMAGE) IMAGE_BUILD_FLAGS=--pull=never
+	CREDMOCK_IMAGE=$(IMAGE) $(BIN)/python -m pytest -q tests/image

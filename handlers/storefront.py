@@ -1,6 +1,6 @@
 """The Emporix endpoints a storefront calls around the credential flows (spec/storefront.yaml):
-anonymous token, signup, login, token refresh, logout, profile. Read the request, call the
-domain, answer with the real service's field names.
+anonymous token, signup, login, token refresh and validation, logout, profile. Read the
+request, call the rule of the same name, answer with the real service's field names.
 
 The tokens are the domain's own, so the credential operations accept them.
 """
@@ -14,9 +14,10 @@ from typing import Any
 
 from credmock.handlers.fields import require_text, require_texts
 
+from credmock import exceptions as errors
 from credmock.domain import Domain
-from credmock.domain.customers import normalise_email
-from credmock.models import AccessToken
+from credmock.email_address import normalise_email, same_email
+from credmock.models import DEFAULT_SITE, AccessToken, CustomerProfile
 
 NO_CONTENT = (None, 204)
 Body = dict[str, Any]
@@ -26,6 +27,7 @@ ANONYMOUS_PROFILE = {
     "customerNumber": "00000000",
     "firstName": "Anonymous",
     "lastName": "Anonymous",
+    "preferredSite": DEFAULT_SITE,
     "accounts": [],
 }
 
@@ -78,64 +80,115 @@ def anonymous_login(domain: Domain, tenant: str, client_id: str) -> tuple[dict[s
 
 
 def anonymous_refresh(
-    domain: Domain, tenant: str, refresh_token: str, client_id: str
+    domain: Domain,
+    tenant: str,
+    client_id: str,
+    refresh_token: str | None = None,
+    anonymous_token: str | None = None,
 ) -> tuple[dict[str, Any], int]:
-    """GET /customerlogin/auth/anonymous/refresh: a new anonymous token, the same session."""
-    token = domain.anonymous_refresh(tenant, require_text(refresh_token, "refresh_token"))
+    """GET /customerlogin/auth/anonymous/refresh: a new anonymous token, the same session; by
+    ``refresh_token``, or by the deprecated ``anonymous_token`` (the access token) without one."""
+    if refresh_token is None and anonymous_token is not None:
+        token = domain.anonymous_refresh(
+            tenant, access_token=require_text(anonymous_token, "anonymous_token")
+        )
+    else:
+        token = domain.anonymous_refresh(tenant, refresh_token=require_text(refresh_token, "refresh_token"))
     return anonymous_token_body(domain, token), 200
 
 
+def check_signup_details(
+    email: Any, contact_email: Any, first_name: str, last_name: str, profile: CustomerProfile
+) -> None:
+    """``customerDetails.contactEmail``, when given, is ``email``; a company registration id needs
+    the first name, last name and company."""
+    field = "customerDetails.contactEmail"
+    if (
+        contact_email is not None
+        and isinstance(email, str)
+        and not (isinstance(contact_email, str) and same_email(contact_email, email))
+    ):
+        raise errors.ValidationFailed.for_field(
+            field, "invalid_value", f"'{field}' must be the same as 'email'."
+        )
+    if profile.company_registration_id:
+        given = {"firstName": first_name, "lastName": last_name, "company": profile.company}
+        missing = [f"customerDetails.{name}" for name, value in given.items() if not value]
+        if missing:
+            message = "A company registration id needs " + ", ".join(f"'{name}'" for name in missing) + "."
+            raise errors.ValidationFailed(
+                message, [errors.FieldProblem(name, "missing_value", message) for name in missing]
+            )
+
+
 def signup(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, str], int]:
-    """POST /customer/{tenant}/signup: a new customer. When ``signup`` holds separate credentials,
-    they are the login, and the top-level email is the contact email."""
+    """POST /customer/{tenant}/signup: a new customer with the profile of ``customerDetails``.
+    ``email`` is the contact email; separate ``signup`` credentials, when given, are the login,
+    else ``email`` and ``password``."""
     details = body.get("customerDetails") or {}
     credentials = body.get("signup") or {}
-    contact_email = details.get("contactEmail")
-    if credentials.get("email") is None and credentials.get("password") is None:
-        login = body
-    else:
-        login = credentials
-        if contact_email is None and body.get("email"):
-            contact_email = normalise_email(require_text(body["email"], "email"), "email")
+    first_name, last_name = details.get("firstName", ""), details.get("lastName", "")
+    profile = CustomerProfile.from_details(details, "customerDetails.")
+    check_signup_details(body.get("email"), details.get("contactEmail"), first_name, last_name, profile)
+    separate = credentials.get("email") is not None or credentials.get("password") is not None
+    contact = None  # the login email, unless separate credentials make ``email`` a contact only
+    if separate and body.get("email"):
+        contact = normalise_email(require_text(body["email"], "email"), "email")
+    login = credentials if separate else body
     email, password = require_texts(email=login.get("email"), password=login.get("password"))
     customer = domain.signup(
         tenant,
         email,
         password,
-        first_name=details.get("firstName", ""),
-        last_name=details.get("lastName", ""),
-        contact_email=contact_email,
+        first_name=first_name,
+        last_name=last_name,
+        contact_email=contact,
+        profile=profile,
     )
     return {"id": customer.id}, 201
 
 
 def login(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, Any], int]:
-    """POST /customer/{tenant}/login: a customer token and its SaaS token."""
+    """POST /customer/{tenant}/login: a customer token and its SaaS token; ``initialPassword``
+    tells whether the password is still the one an employee set."""
     email, password = require_texts(email=body.get("email"), password=body.get("password"))
     token = domain.login(tenant, email, password)
+    customer = domain.get_profile(token)
     saas = saas_token(token)
-    return {**customer_token_body(domain, token), "saas_token": saas, "saasToken": saas}, 200
+    return {
+        **customer_token_body(domain, token),
+        "saas_token": saas,
+        "saasToken": saas,
+        "initialPassword": bool(customer and customer.initial_password),
+    }, 200
 
 
-def refresh_customer_token(
-    domain: Domain, tenant: str, refreshToken: str
-) -> tuple[dict[str, Any], int]:
+def refresh_customer_token(domain: Domain, tenant: str, refreshToken: str) -> tuple[dict[str, Any], int]:
     """GET /customer/{tenant}/refreshauthtoken: a new customer token for the same session."""
     token = domain.refresh_customer_token(tenant, require_text(refreshToken, "refreshToken"))
     return customer_token_body(domain, token), 200
 
 
-def logout(
-    domain: Domain, tenant: str, accessToken: str, token_info: dict[str, Any]
-) -> tuple[None, int]:
+def validate_token(domain: Domain, tenant: str, token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """GET /customer/{tenant}/validateauthtoken: what the customer token is, while it is valid."""
+    token = token_info["access_token"]
+    seconds_left, customer = domain.validate_token(token)
+    return {
+        "token_type": "Bearer",
+        "expires_in": seconds_left,
+        "scope": token.scope,
+        "sessionId": token.session_id,
+        "email": customer.email,
+    }, 200
+
+
+def logout(domain: Domain, tenant: str, accessToken: str, token_info: dict[str, Any]) -> tuple[None, int]:
     """GET /customer/{tenant}/logout: the session of ``accessToken`` ends."""
     domain.logout(token_info["access_token"], require_text(accessToken, "accessToken"))
     return NO_CONTENT
 
 
-def get_profile(
-    domain: Domain, tenant: str, token_info: dict[str, Any]
-) -> tuple[dict[str, Any], int]:
+def get_profile(domain: Domain, tenant: str, token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """GET /customer/{tenant}/me: the customer's profile, or the anonymous one."""
     customer = domain.get_profile(token_info["access_token"])
     return (customer.profile_view() if customer else ANONYMOUS_PROFILE), 200
@@ -147,6 +200,7 @@ OPERATIONS = {
     "POST-customer-create-customer-account": signup,
     "POST-customer-authenticate-customer": login,
     "GET-customer-refresh-authtoken": refresh_customer_token,
+    "GET-customer-validate-token": validate_token,
     "GET-customer-logout-customer": logout,
     "GET-customer-retrieve-customer-profile": get_profile,
 }

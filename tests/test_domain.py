@@ -472,7 +472,7 @@ def test_fixture_with_duplicate_email_is_rejected_naming_file(make_domain, tmp_p
     with pytest.raises(FixtureError) as raised:
         make_domain(fixtures_path=fixtures)
     assert str(raised.value).startswith(f"{fixtures}: tenant 'shop', customer 'A@Example.com': ")
-    assert "already used" in str(raised.value)
+    assert "Duplicate account" in str(raised.value)
 
 
 def test_reset_returns_to_fixtures(domain):
@@ -519,3 +519,29 @@ def test_request_reset_password_link_template_with_literal_braces():
     domain.request_reset_password("demo", "alice@example.com")
     email = domain.outbox.latest()
     assert email.link == f"http://shop.example/{{x}}/{email.token}"
+
+
+def test_customer_record_round_trips_through_the_store(make_domain, tmp_path):
+    """Everything a customer is (profile, initial password, version) comes back from every store
+    as it went in, and the rules that change it change it there."""
+    fixtures = tmp_path / "customers.yaml"
+    fixtures.write_text(
+        "tenants:\n  shop:\n    customers:\n"
+        "      - {email: eve@example.com, password: eve-pass-1, initialPassword: true, company: Acme,\n"
+        "         b2b: {companyRegistrationId: R-1}, mixins: {loyalty: {level: gold, points: [1, 2]}}}\n",
+        encoding="utf-8",
+    )
+    domain = make_domain(fixtures_path=fixtures)
+    [eve] = domain.list_customers("shop")
+    assert (eve.initial_password, eve.version, eve.profile.company) == (True, 1, "Acme")
+    assert eve.profile.mixins == {"loyalty": {"level": "gold", "points": [1, 2]}}
+    assert domain.get_customer("shop", eve.id) == eve
+
+    token = domain.customer_token("shop", "eve@example.com")
+    domain.change_account_password(token, "eve-pass-1", "eve-pass-2")
+    domain.change_customer_login_email(token, "eve@example.com", "eve-pass-2", "eve@new.example", True)
+    changed = domain.confirm_customer_login_email("shop", domain.outbox.latest().token)
+
+    assert changed == domain.get_customer("shop", eve.id)
+    assert (changed.email, changed.contact_email) == ("eve@new.example", "eve@new.example")
+    assert (changed.initial_password, changed.version, changed.profile) == (False, 2, eve.profile)

@@ -3,6 +3,7 @@ the outbox, injected so tests control them; and the tenant rule every operation 
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime
 
@@ -24,9 +25,7 @@ def is_valid_tenant(tenant: str) -> bool:
     return len(tenant) in TENANT_LENGTH and TENANT_PATTERN.match(tenant) is not None
 
 
-def validate_tenant(tenant: str) -> None:
-    if not is_valid_tenant(tenant):
-        raise errors.InvalidTenant()
+logger = logging.getLogger("credmock")
 
 
 class DomainBase:
@@ -45,3 +44,18 @@ class DomainBase:
         self.token_source = token_source or TokenSource(settings.seed)
         self.outbox = Outbox(self.store, settings.outbox_capacity)
         self._last_purge = float("-inf")
+        self.known_tenants: tuple[str, ...] = ()
+        self._tenants_logged: set[str] = set()
+
+    def validate_tenant(self, tenant: str) -> None:
+        """The contract's tenant error for a malformed tenant, and, with ``strict_tenants``, for one
+        not in the fixtures. Otherwise a tenant not in the fixtures is served (empty), and its
+        first use is logged: a typo such as 'dmeo' makes a tenant where every login fails."""
+        if tenant in self.known_tenants:
+            return
+        if not is_valid_tenant(tenant) or self.settings.strict_tenants:
+            raise errors.InvalidTenant()
+        if tenant not in self._tenants_logged:
+            self._tenants_logged.add(tenant)
+            known = ", ".join(self.known_tenants) or "none"
+            logger.warning("tenant %r is not in the fixtures (known: %s); it starts empty", tenant, known)

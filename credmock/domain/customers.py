@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
-
 from credmock import exceptions as errors
-from credmock.domain.base import DomainBase, validate_tenant
+from credmock.domain.base import DomainBase
 from credmock.domain.passwords import check_password_policy
-from credmock.models import Customer
+from credmock.email_address import normalise_email
+from credmock.models import Customer, CustomerProfile
 from credmock.passwords import hash_password
 from credmock.seeding import CustomerSeed
-
-
-def normalise_email(email: str, field: str) -> str:
-    """The address, checked for syntax only (no DNS), or a 400 naming ``field``."""
-    try:
-        return validate_email(email, check_deliverability=False, globally_deliverable=False).normalized
-    except EmailNotValidError as error:
-        raise errors.ValidationFailed.for_field(
-            field, "invalid_format", f"'{field}' is not a valid email address: {error}"
-        ) from None
 
 
 class CustomerRules(DomainBase):
@@ -32,11 +21,20 @@ class CustomerRules(DomainBase):
         first_name: str = "",
         last_name: str = "",
         contact_email: str | None = None,
+        profile: CustomerProfile | None = None,
     ) -> Customer:
         if contact_email is not None:
             contact_email = normalise_email(contact_email, "contactEmail")
         return self._add_customer(
-            CustomerSeed(tenant, email, password, first_name or "", last_name or "", contact_email)
+            CustomerSeed(
+                tenant,
+                email,
+                password,
+                first_name or "",
+                last_name or "",
+                contact_email,
+                profile=profile or CustomerProfile(),
+            )
         )
 
     # A storefront signup creates a customer exactly as the mock API does; the handler reads
@@ -44,7 +42,7 @@ class CustomerRules(DomainBase):
     signup = create_customer
 
     def _add_customer(self, seed: CustomerSeed, *, check_policy: bool = True) -> Customer:
-        validate_tenant(seed.tenant)
+        self.validate_tenant(seed.tenant)
         email = normalise_email(seed.email, "email")
         if check_policy:
             check_password_policy(self.settings, seed.password, "password")
@@ -57,12 +55,12 @@ class CustomerRules(DomainBase):
                 password_hash=hash_password(seed.password, self.token_source.salt()),
                 first_name=seed.first_name,
                 last_name=seed.last_name,
+                profile=seed.profile,
+                initial_password=seed.initial_password,
             )
             taken = self.store.add_customer(customer)
             if taken == "email":
-                raise errors.EmailAlreadyUsed(
-                    f"The email '{email}' is already used in tenant '{seed.tenant}'."
-                )
+                raise errors.DuplicateAccount(f"Duplicate account '{email}' for tenant '{seed.tenant}'.")
             if taken == "id" and seed.id:
                 raise errors.Conflict(f"A customer with id '{customer.id}' exists in tenant '{seed.tenant}'.")
             if taken is None:
@@ -76,7 +74,7 @@ class CustomerRules(DomainBase):
                 return candidate
 
     def list_customers(self, tenant: str) -> list[Customer]:
-        validate_tenant(tenant)
+        self.validate_tenant(tenant)
         return self.store.customers(tenant)
 
     def get_customer(self, tenant: str, customer_id: str) -> Customer:

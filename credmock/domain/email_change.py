@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from credmock import exceptions as errors
-from credmock.domain.customers import normalise_email
 from credmock.domain.email_tokens import EmailTokenRules
+from credmock.email_address import normalise_email, same_email
 from credmock.models import PROFILE_EDIT_SCOPE, AccessToken, Customer
 from credmock.outbox import EMAIL_CHANGE
 from credmock.passwords import verify_password
@@ -34,11 +34,9 @@ class EmailChangeRules(EmailTokenRules):
         self.require_profile_edit_scope(access_token)
         new_email = normalise_email(new_email, "newEmail")
         customer = self._customer_of(access_token)  # type: ignore[attr-defined]
-        if email.casefold() != customer.email.casefold() or not verify_password(
-            password, customer.password_hash
-        ):
+        if not same_email(email, customer.email) or not verify_password(password, customer.password_hash):
             raise errors.InvalidCredentials()
-        if new_email.casefold() == customer.email.casefold():
+        if same_email(new_email, customer.email):
             raise errors.SameEmail(
                 details=[errors.FieldProblem("newEmail", "same_value", errors.SameEmail.default_message)]
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from credmock import exceptions as errors
-from credmock.domain.base import DomainBase, validate_tenant
+from credmock.domain.base import DomainBase
 from credmock.domain.state import EXPIRED_TOKEN_MEMORY
 from credmock.models import ANONYMOUS, CUSTOMER, AccessToken, Customer
 from credmock.passwords import verify_password
@@ -33,7 +33,7 @@ class SessionRules(DomainBase):
                 raise errors.InvalidAccessToken()
             raise errors.ExpiredAccessToken()
         if token.tenant != tenant:
-            validate_tenant(tenant)
+            self.validate_tenant(tenant)
             raise errors.TenantMismatch()
         if customer_required and token.kind != CUSTOMER:
             raise errors.CustomerTokenRequired()
@@ -77,14 +77,20 @@ class SessionRules(DomainBase):
         self, tenant: str, *, session_id: str | None = None, lifetime: int | None = None
     ) -> AccessToken:
         """A new anonymous token, a new session."""
-        validate_tenant(tenant)
+        self.validate_tenant(tenant)
         return self._issue_access_token(
             tenant, ANONYMOUS, lifetime or self.settings.anonymous_token_lifetime, session_id=session_id
         )
 
-    def anonymous_refresh(self, tenant: str, refresh_token: str) -> AccessToken:
-        """A new anonymous token for the same session."""
-        return self._refresh(tenant, refresh_token, ANONYMOUS, "refresh_token")
+    def anonymous_refresh(
+        self, tenant: str, *, refresh_token: str | None = None, access_token: str | None = None
+    ) -> AccessToken:
+        """A new anonymous token for the same session, by its refresh token, or by the access
+        token (the deprecated way), which then spends its refresh token."""
+        if refresh_token is None and access_token is not None:
+            return self._refresh(tenant, self.store.access_token(access_token), ANONYMOUS, "anonymous_token")
+        previous = self.store.access_token_of_refresh_token(refresh_token or "")
+        return self._refresh(tenant, previous, ANONYMOUS, "refresh_token")
 
     # Customer sessions --------------------------------------------------------------------------
 
@@ -99,7 +105,7 @@ class SessionRules(DomainBase):
     ) -> AccessToken:
         """A customer token for the customer with this login email; the password is checked
         when given (as a login does), skipped when None (as the mock API allows)."""
-        validate_tenant(tenant)
+        self.validate_tenant(tenant)
         customer = self.store.customer_by_email(tenant, email)
         if password is not None:
             if customer is None or not verify_password(password, customer.password_hash):
@@ -124,22 +130,23 @@ class SessionRules(DomainBase):
 
     def refresh_customer_token(self, tenant: str, refresh_token: str) -> AccessToken:
         """A new customer token for the same session."""
-        return self._refresh(tenant, refresh_token, CUSTOMER, "refreshToken")
+        previous = self.store.access_token_of_refresh_token(refresh_token)
+        return self._refresh(tenant, previous, CUSTOMER, "refreshToken")
 
-    def _refresh(self, tenant: str, value: str, kind: str, field: str) -> AccessToken:
-        """A new access token for the session ``value`` belongs to: same kind, customer, scopes
-        and session id. The refresh token is spent; the previous access token lives on until it
-        expires. 400 naming ``field`` when the refresh token is unknown, spent, expired, of
-        another tenant or of another kind of token."""
-        validate_tenant(tenant)
-        previous = self.store.access_token_of_refresh_token(value)
+    def _refresh(self, tenant: str, previous: AccessToken | None, kind: str, field: str) -> AccessToken:
+        """A new access token for the session of ``previous``: same kind, customer, scopes and
+        session id. Its refresh token is spent; ``previous`` lives on until it expires. 400 naming
+        ``field`` when there is no such token, its refresh token is spent or expired, or it is of
+        another tenant or of another kind."""
+        self.validate_tenant(tenant)
         if (
             previous is None
+            or previous.refresh_token is None
             or previous.tenant != tenant
             or previous.kind != kind
             or previous.issued_at + self.settings.refresh_token_lifetime <= self.clock.now()
             or (kind == CUSTOMER and self.store.customer(tenant, previous.customer_id or "") is None)
-            or not self.store.spend_refresh_token(value)
+            or not self.store.spend_refresh_token(previous.refresh_token)
         ):
             message = errors.InvalidRefreshToken.default_message
             raise errors.InvalidRefreshToken(details=[errors.FieldProblem(field, "invalid_value", message)])
@@ -163,6 +170,12 @@ class SessionRules(DomainBase):
                 "accessToken", "invalid_value", "'accessToken' is not an access token of this customer."
             )
         self.store.forget_access_tokens(target.tenant, target.customer_id or "", target.session_id)
+
+    def validate_token(self, access_token: AccessToken) -> tuple[int, Customer]:
+        """What validateauthtoken tells of a live customer token: the seconds it has left, and
+        its customer."""
+        seconds_left = max(0, round(access_token.expires_at - self.clock.now()))
+        return seconds_left, self._customer_of(access_token)
 
     def get_profile(self, access_token: AccessToken) -> Customer | None:
         """The customer an access token belongs to; None for an anonymous token."""

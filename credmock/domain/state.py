@@ -25,17 +25,25 @@ class StateRules(DomainBase):
                     f"{path}: tenant {tenant!r} is not a valid tenant name "
                     "(a lowercase letter, then lowercase letters or digits, 3 to 16 characters)"
                 )
+        # The tenants the fake customers go to: those of the fixtures, else "demo".
+        self._fake_tenants = self._fixture_tenants or ["demo"]
+        # The known tenants: those of the fixtures, and "demo" when only it has (fake) customers.
+        self.known_tenants = tuple(
+            self._fixture_tenants or (self._fake_tenants if self.settings.fake_customers > 0 else ())
+        )
+        if self.settings.strict_tenants and not self.known_tenants:
+            raise ValueError("strict tenants (--strict-tenants) need fixtures naming the tenants to serve")
 
     def fill_if_empty(self) -> bool:
         """Fixtures and fake customers into an empty store; a store that holds state keeps it.
         Of several processes starting on one store, exactly one fills it."""
         if not self.store.claim_fill():
             return False
-        for tenant in self._fixture_tenants:
+        for tenant in self.known_tenants:
             self.store.add_tenant(tenant)
         for seed in self._fixture_customers:
             self._add_seeded_customer(seed)
-        for tenant in self._fixture_tenants or ["demo"]:
+        for tenant in self._fake_tenants:
             # One Faker seed per tenant, drawn from the token source: reproducible with --seed,
             # and different people in each tenant.
             for seed in fake_customers(tenant, self.settings.fake_customers, self.token_source.integer()):
@@ -58,6 +66,7 @@ class StateRules(DomainBase):
         self.store.clear()
         self.token_source.reset()
         self._last_purge = float("-inf")
+        self._tenants_logged.clear()
         self.fill_if_empty()
 
     def purge_expired(self) -> None:

@@ -45,7 +45,7 @@ class Store(Protocol):
     def customer(self, tenant: str, customer_id: str) -> Customer | None: ...
 
     def customer_by_email(self, tenant: str, email: str) -> Customer | None:
-        """The customer whose login email is ``email``, compared case-insensitively."""
+        """The customer whose login email is ``email``, compared by ``credmock.email_address.email_key``."""
 
     def customers(self, tenant: str) -> list[Customer]:
         """The tenant's customers in the order they were added."""
@@ -55,13 +55,15 @@ class Store(Protocol):
     def set_password_hash(
         self, tenant: str, customer_id: str, password_hash: str, *, replacing: str | None = None
     ) -> bool:
-        """Store the new hash; with ``replacing``, only if the current hash is that one (a
-        password changed meanwhile wins). False when nothing changed."""
+        """Store the new hash, a password the customer chose (no longer an initial one); with
+        ``replacing``, only if the current hash is that one (a password changed meanwhile wins).
+        False when nothing changed."""
 
     def change_login_email(
         self, tenant: str, customer_id: str, new_email: str, *, sync_contact_email: bool
     ) -> bool:
-        """Move the customer to ``new_email``; False (nothing changed) when another customer has it."""
+        """Move the customer to ``new_email`` (the profile's version goes up by one); False
+        (nothing changed) when another customer has it."""
 
     # Access tokens ----------------------------------------------------------------------------
     def add_access_token(self, token: AccessToken) -> None: ...
@@ -132,13 +134,21 @@ def dump(record: Any) -> str:
 
 
 _TUPLE_FIELDS: dict[type, frozenset[str]] = {}
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
 
 
 def _tuple_fields(cls: type) -> frozenset[str]:
     """Fields declared as tuples: JSON gives lists back."""
     fields = _TUPLE_FIELDS.get(cls)
     if fields is None:
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         fields = frozenset(
             name
             for name, hint in hints.items()
@@ -153,9 +163,22 @@ def _tuple_fields(cls: type) -> frozenset[str]:
 
 
 def load(cls: type[T], text: str | bytes) -> T:
-    data = json.loads(text)
+    return _from_dict(cls, json.loads(text))
+
+
+def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """``cls`` from the dict :func:`dump` wrote: tuples and nested records rebuilt, unknown keys
+    (a field a newer version added) ignored."""
+    hints = _hints(cls)
     for name in _tuple_fields(cls):
         if isinstance(data.get(name), list):
             data[name] = tuple(data[name])
-    names = {field.name for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    return cls(**{key: value for key, value in data.items() if key in names})
+    values = {}
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if field.name not in data:
+            continue
+        value, hint = data[field.name], hints[field.name]
+        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+            value = _from_dict(hint, value)  # type: ignore[arg-type]
+        values[field.name] = value
+    return cls(**values)

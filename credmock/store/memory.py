@@ -8,6 +8,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 
+from credmock.email_address import email_key
 from credmock.models import AccessToken, Customer, EmailToken
 from credmock.outbox import Email
 
@@ -28,7 +29,7 @@ class MemoryStore:
             self._offset = 0.0
             self._tenants: dict[str, None] = {}  # insertion-ordered set
             self._customers: dict[tuple[str, str], Customer] = {}
-            self._ids_by_email: dict[tuple[str, str], str] = {}  # (tenant, casefolded email)
+            self._ids_by_email: dict[tuple[str, str], str] = {}  # (tenant, email_key(login email))
             self._access_tokens: dict[str, AccessToken] = {}
             self._refresh_tokens: dict[str, str] = {}  # refresh token -> access token value
             self._email_tokens: dict[str, EmailToken] = {}
@@ -49,15 +50,15 @@ class MemoryStore:
             return list(self._tenants)
 
     def add_customer(self, customer: Customer) -> str | None:
-        email_key = (customer.tenant, customer.email.casefold())
+        key = (customer.tenant, email_key(customer.email))
         with self._lock:
-            if email_key in self._ids_by_email:
+            if key in self._ids_by_email:
                 return "email"
             if (customer.tenant, customer.id) in self._customers:
                 return "id"
             self._tenants[customer.tenant] = None
             self._customers[(customer.tenant, customer.id)] = customer
-            self._ids_by_email[email_key] = customer.id
+            self._ids_by_email[key] = customer.id
             return None
 
     def customer(self, tenant: str, customer_id: str) -> Customer | None:
@@ -65,7 +66,7 @@ class MemoryStore:
 
     def customer_by_email(self, tenant: str, email: str) -> Customer | None:
         with self._lock:
-            customer_id = self._ids_by_email.get((tenant, email.casefold()))
+            customer_id = self._ids_by_email.get((tenant, email_key(email)))
             return self._customers.get((tenant, customer_id)) if customer_id else None
 
     def customers(self, tenant: str) -> list[Customer]:
@@ -83,7 +84,7 @@ class MemoryStore:
             if customer is None or replacing not in (None, customer.password_hash):
                 return False
             self._customers[(tenant, customer_id)] = dataclasses.replace(
-                customer, password_hash=password_hash
+                customer, password_hash=password_hash, initial_password=False
             )
             return True
 
@@ -94,14 +95,14 @@ class MemoryStore:
             customer = self._customers.get((tenant, customer_id))
             if customer is None:
                 return False
-            owner = self._ids_by_email.get((tenant, new_email.casefold()))
+            owner = self._ids_by_email.get((tenant, email_key(new_email)))
             if owner is not None and owner != customer_id:
                 return False
-            del self._ids_by_email[(tenant, customer.email.casefold())]
-            self._ids_by_email[(tenant, new_email.casefold())] = customer_id
+            del self._ids_by_email[(tenant, email_key(customer.email))]
+            self._ids_by_email[(tenant, email_key(new_email))] = customer_id
             contact = new_email if sync_contact_email else customer.contact_email
             self._customers[(tenant, customer_id)] = dataclasses.replace(
-                customer, email=new_email, contact_email=contact
+                customer, email=new_email, contact_email=contact, version=customer.version + 1
             )
             return True
 

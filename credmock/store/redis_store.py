@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from credmock.email_address import email_key
 from credmock.models import AccessToken, Customer, EmailToken
 from credmock.outbox import Email
 from credmock.store.base import StoreError, dump, load
@@ -167,7 +168,7 @@ class RedisStore:
                 PREFIX + "tenants",
                 PREFIX + "customer_count",
             ],
-            args=[customer.email.casefold(), customer.id, dump(customer), tenant],
+            args=[email_key(customer.email), customer.id, dump(customer), tenant],
         )
 
     def customer(self, tenant: str, customer_id: str) -> Customer | None:
@@ -175,7 +176,7 @@ class RedisStore:
         return load(Customer, raw) if raw else None
 
     def customer_by_email(self, tenant: str, email: str) -> Customer | None:
-        customer_id = self._redis.hget(f"{PREFIX}emails:{tenant}", email.casefold())
+        customer_id = self._redis.hget(f"{PREFIX}emails:{tenant}", email_key(email))
         return self.customer(tenant, customer_id) if customer_id else None
 
     def customers(self, tenant: str) -> list[Customer]:
@@ -199,6 +200,7 @@ class RedisStore:
             if record is None or replacing not in (None, record["password_hash"]):
                 return False
             record["password_hash"] = password_hash
+            record["initial_password"] = False
             pipe.multi()
             pipe.set(key, json.dumps(record, separators=(",", ":")))
             return True
@@ -213,14 +215,15 @@ class RedisStore:
 
         def change(pipe: Any) -> bool:
             raw = pipe.get(key)
-            owner = pipe.hget(emails, new_email.casefold())
+            owner = pipe.hget(emails, email_key(new_email))
             if not raw or (owner is not None and owner != customer_id):
                 return False
             record = json.loads(raw)
             pipe.multi()
-            pipe.hdel(emails, record["email"].casefold())
-            pipe.hset(emails, new_email.casefold(), customer_id)
+            pipe.hdel(emails, email_key(record["email"]))
+            pipe.hset(emails, email_key(new_email), customer_id)
             record["email"] = new_email
+            record["version"] = record.get("version", 1) + 1
             if sync_contact_email:
                 record["contact_email"] = new_email
             pipe.set(key, json.dumps(record, separators=(",", ":")))

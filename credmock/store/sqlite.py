@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from credmock.email_address import email_key
 from credmock.models import AccessToken, Customer, EmailToken
 from credmock.outbox import Email
 from credmock.store.base import StoreError, dump, load
@@ -137,7 +138,7 @@ class SqliteStore:
                 connection.execute("INSERT OR IGNORE INTO tenants (name) VALUES (?)", (customer.tenant,))
                 connection.execute(
                     "INSERT INTO customers (tenant, id, email_key, record) VALUES (?, ?, ?, ?)",
-                    (customer.tenant, customer.id, customer.email.casefold(), dump(customer)),
+                    (customer.tenant, customer.id, email_key(customer.email), dump(customer)),
                 )
         except sqlite3.IntegrityError as error:
             return "email" if "email_key" in str(error) else "id"
@@ -149,7 +150,7 @@ class SqliteStore:
 
     def customer_by_email(self, tenant: str, email: str) -> Customer | None:
         row = self._one(
-            "SELECT record FROM customers WHERE tenant = ? AND email_key = ?", tenant, email.casefold()
+            "SELECT record FROM customers WHERE tenant = ? AND email_key = ?", tenant, email_key(email)
         )
         return load(Customer, row[0]) if row else None
 
@@ -164,7 +165,8 @@ class SqliteStore:
         self, tenant: str, customer_id: str, password_hash: str, *, replacing: str | None = None
     ) -> bool:
         changed = self._db.execute(
-            "UPDATE customers SET record = json_set(record, '$.password_hash', ?) "
+            "UPDATE customers SET record = json_set(record, '$.password_hash', ?, "
+            "'$.initial_password', json('false')) "
             "WHERE tenant = ? AND id = ? AND (? IS NULL OR json_extract(record, '$.password_hash') = ?)",
             (password_hash, tenant, customer_id, replacing, replacing),
         )
@@ -177,8 +179,9 @@ class SqliteStore:
         try:
             changed = self._db.execute(
                 "UPDATE customers SET email_key = ?, "
-                f"record = json_set(record, '$.email', ?, '{contact}', ?) WHERE tenant = ? AND id = ?",
-                (new_email.casefold(), new_email, new_email, tenant, customer_id),
+                f"record = json_set(record, '$.email', ?, '{contact}', ?, "
+                "'$.version', json_extract(record, '$.version') + 1) WHERE tenant = ? AND id = ?",
+                (email_key(new_email), new_email, new_email, tenant, customer_id),
             ).rowcount
         except sqlite3.IntegrityError:  # UNIQUE (tenant, email_key): another customer has it
             return False
