@@ -168,6 +168,7 @@ def serve(arguments: argparse.Namespace) -> int:
 
     from credmock.app import create_app
     from credmock.seeding import FixtureError
+    from credmock.store import StoreError, is_shared
 
     control_token = arguments.control_token
     if control_token == GENERATE_CONTROL_TOKEN:
@@ -184,10 +185,23 @@ def serve(arguments: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if arguments.workers < 1:
+        print("credmock: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if arguments.workers > 1 and not is_shared(arguments.state):
+        print(
+            f"credmock: --workers {arguments.workers} needs a shared store: with --state memory each worker "
+            "would keep its own customers and tokens; use --state sqlite:///PATH or redis://HOST:PORT/DB",
+            file=sys.stderr,
+        )
+        return 2
+    if arguments.workers > 1 and arguments.seed is not None:
+        print("credmock: --seed with --workers: every worker would draw the same tokens", file=sys.stderr)
+        return 2
     try:
         settings = dataclasses.replace(settings_from_arguments(arguments), control_token=control_token)
-        app = create_app(settings)
-    except (FixtureError, ValueError) as error:
+        app = create_app(settings)  # fills (or, with --reset-on-start, resets) the store, once
+    except (FixtureError, ValueError, StoreError) as error:
         print(f"credmock: {error}", file=sys.stderr)
         return 2
     host = f"[{arguments.host}]" if ":" in arguments.host else arguments.host
@@ -196,13 +210,21 @@ def serve(arguments: argparse.Namespace) -> int:
         print(f"  control token (generated): {control_token}  (send it as X-Mock-Control-Token)", flush=True)
     elif control_token is not None:
         print("  control token: required on /_mock in the X-Mock-Control-Token header", flush=True)
-    uvicorn.run(
-        app,
-        host=arguments.host,
-        port=arguments.port,
-        log_level=arguments.log_level,
-        access_log=arguments.access_log,
-    )
+    options = {
+        "host": arguments.host,
+        "port": arguments.port,
+        "log_level": arguments.log_level,
+        "access_log": arguments.access_log,
+    }
+    if arguments.workers == 1:
+        uvicorn.run(app, **options)
+        return 0
+    from credmock import workers
+
+    print(f"  workers:     {arguments.workers} processes over the one store", flush=True)
+    app.domain.close()
+    workers.pass_settings(dataclasses.replace(settings, reset_on_start=False))
+    uvicorn.run(f"{workers.__name__}:app", factory=True, workers=arguments.workers, **options)
     return 0
 
 
@@ -214,6 +236,13 @@ def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
     parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve from N processes (default: 1); needs a shared --state (sqlite or redis)",
+    )
     parser.add_argument(
         "--control-token",
         default=os.environ.get(CONTROL_TOKEN_ENV) or None,

@@ -56,6 +56,10 @@ def list_customers(domain: Domain, tenant: str) -> tuple[list[dict[str, str]], i
     return [customer.public_view() for customer in domain.list_customers(tenant)], 200
 
 
+def get_customer(domain: Domain, tenant: str, customerId: str) -> tuple[dict[str, str], int]:
+    return domain.get_customer(tenant, customerId).public_view(), 200
+
+
 def create_customer(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, str], int]:
     email, password = require_texts(email=body.get("email"), password=body.get("password"))
     customer = domain.create_customer(
@@ -114,6 +118,7 @@ OPERATIONS = {
     "getLatestEmail": get_latest_email,
     "clearOutbox": clear_outbox,
     "listCustomers": list_customers,
+    "getCustomer": get_customer,
     "createCustomer": create_customer,
     "createAccessToken": create_access_token,
     "getClock": get_clock,

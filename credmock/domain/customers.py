@@ -78,6 +78,7 @@ class CustomerRules(DomainBase):
         return self.store.customers(tenant)
 
     def get_customer(self, tenant: str, customer_id: str) -> Customer:
+        self.validate_tenant(tenant)
         customer = self.store.customer(tenant, customer_id)
         if customer is None:
             raise errors.NotFound(f"Customer '{customer_id}' not found in tenant '{tenant}'.")
