@@ -244,3 +244,18 @@ def test_workers_serve_one_store(tmp_path: Path) -> None:
                 ).status_code
                 == 200
             )
+
+
+def test_redis_gone_while_serving_answers_500_without_its_address(tmp_path: Path) -> None:
+    with RedisServer(tmp_path, password="gone-password") as redis:
+        server = ServerProcess(["--state", redis.url]).start()
+    try:
+        response = httpx.post(
+            f"{server.base_url}/_mock/tokens", json={"tenant": TENANT, "kind": "anonymous"}, timeout=30
+        )
+        assert response.status_code == 500
+        assert response.json()["status"] == 500
+    finally:
+        output = server.stop()
+    assert "the Redis store failed" in output
+    assert "gone-password" not in output and str(redis.port) not in output

@@ -13,8 +13,10 @@ Keys start with ``credmock:``; a reset deletes those only, so a database may hol
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from credmock.email_address import email_key
@@ -93,12 +95,32 @@ return 1
 """
 
 
+def _reason(error: Exception) -> str:
+    """What went wrong, without the address redis-py writes into its messages."""
+    text = str(error)
+    return text.split(". ")[-1].rstrip(".") if "connecting to" in text else type(error).__name__
+
+
+def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, with a Redis failure reported as :class:`StoreError` (no address, no password)."""
+
+    @functools.wraps(method)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        import redis
+
+        try:
+            return method(*args, **kwargs)
+        except redis.RedisError as error:
+            raise StoreError(f"the Redis store failed: {_reason(error)}") from None
+
+    return guarded
+
+
 class RedisStore:
     def __init__(self, client: Any) -> None:
         import redis
 
         self._redis = client
-        self._errors = redis.RedisError
         try:
             client.ping()
         except redis.AuthenticationError:
@@ -323,3 +345,8 @@ class RedisStore:
             self.forget_access_token(value)
         for value in self._redis.zrangebyscore(PREFIX + "email_expiry", "-inf", now):
             self.spend_email_token(value)
+
+
+for _name, _method in list(vars(RedisStore).items()):
+    if not _name.startswith("_") and inspect.isfunction(_method) and _name != "emails":
+        setattr(RedisStore, _name, _guarded(_method))
