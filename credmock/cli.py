@@ -147,6 +147,8 @@ def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
         more = len(customers) - 5
         suffix = f", +{more} more" if more > 0 else ""
         lines.append(f"  tenant {name}: {len(customers)} customers ({emails}{suffix})")
+    if app.settings.strict_tenants:
+        lines.append(f"  strict tenants: only {', '.join(domain.known_tenants)}; others answer 400")
     first_tenant = next(iter(tenants), "demo")  # the first of the fixtures file
     lines += [
         f"  anonymous:   GET {url}/customerlogin/auth/anonymous/login?tenant={first_tenant}&client_id=any",

@@ -11,7 +11,7 @@ from credmock import exceptions as errors
 from credmock.clock import iso_time
 from credmock.domain import Domain
 from credmock.domain.base import LATEST_TIME
-from credmock.models import ANONYMOUS, AccessToken
+from credmock.models import ANONYMOUS, AccessToken, CustomerProfile
 
 Body = dict[str, Any]
 
@@ -69,6 +69,8 @@ def create_customer(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, 
         first_name=body.get("firstName", ""),
         last_name=body.get("lastName", ""),
         contact_email=body.get("contactEmail"),
+        profile=CustomerProfile.from_details(body),
+        initial_password=body.get("initialPassword", False),
     )
     return {"id": customer.id}, 201
 

@@ -118,6 +118,12 @@ def test_strict_tenants_serve_option_sets_the_setting():
     assert not settings_from_arguments(build_parser().parse_args(["serve"])).strict_tenants
 
 
+def test_serve_banner_names_the_strict_tenants():
+    with ServerProcess(["--strict-tenants"]) as server:
+        output = server.stop()
+    assert "strict tenants: only demo, acme; others answer 400" in output
+
+
 def test_strict_tenants_without_fixtures_fails_at_start_in_one_line():
     result = serve_and_fail("--strict-tenants", "--no-fixtures")
     assert result.returncode == 2

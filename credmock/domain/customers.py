@@ -22,6 +22,7 @@ class CustomerRules(DomainBase):
         last_name: str = "",
         contact_email: str | None = None,
         profile: CustomerProfile | None = None,
+        initial_password: bool = False,
     ) -> Customer:
         if contact_email is not None:
             contact_email = normalise_email(contact_email, "contactEmail")
@@ -34,6 +35,7 @@ class CustomerRules(DomainBase):
                 last_name or "",
                 contact_email,
                 profile=profile or CustomerProfile(),
+                initial_password=initial_password,
             )
         )
 
