@@ -15,7 +15,7 @@ from credmock.outbox import EMAIL_CHANGE, PASSWORD_RESET, Email
 from credmock.seeding import FixtureError
 from credmock.settings import Settings
 from tests.conftest import EXPIRED_TOKEN_FAULT, INVALID_TOKEN_FAULT
-from tests.stores import STORES
+from tests.stores import SHARED_STORES, STORES
 
 START = 1_700_000_000.0
 ALICE = ("alice@example.com", "alice-pass-1")
@@ -545,3 +545,28 @@ def test_customer_record_round_trips_through_the_store(make_domain, tmp_path):
     assert changed == domain.get_customer("shop", eve.id)
     assert (changed.email, changed.contact_email) == ("eve@new.example", "eve@new.example")
     assert (changed.initial_password, changed.version, changed.profile) == (False, 2, eve.profile)
+
+
+@pytest.mark.parametrize("kind", SHARED_STORES)
+def test_shared_store_keeps_its_state_at_start_unless_reset_on_start(kind, store_urls):
+    """A restart on a store that holds state finds it; the fixtures fill only an empty store."""
+    url = store_urls(kind)
+
+    def open_domain(**overrides: Any) -> Domain:
+        return Domain(Settings(seed=7, clock_start=START, state=url, **overrides))
+
+    first = open_domain(reset_on_start=True)
+    first.create_customer("demo", "kept@example.com", "kept-pass-1")
+    first.change_account_password(first.customer_token("demo", ALICE[0]), ALICE[1], "changed-pass")
+    first.close()
+
+    restarted = open_domain()
+    emails = [customer.email for customer in restarted.list_customers("demo")]
+    assert emails == ["alice@example.com", "bob@example.com", "carol@example.com", "kept@example.com"]
+    assert can_log_in(restarted, ALICE[0], "changed-pass")
+    restarted.close()
+
+    cleared = open_domain(reset_on_start=True)
+    assert "kept@example.com" not in [customer.email for customer in cleared.list_customers("demo")]
+    assert can_log_in(cleared, *ALICE)
+    cleared.close()

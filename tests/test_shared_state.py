@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -16,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from credmock.testing import RedisServer, ServerProcess, wait_until_healthy
+from credmock.cli import main
+from credmock.testing import RedisServer, ServerProcess
 from tests.conftest import ALICE, BOB, TENANT, bearer
 
 RACERS = 16
@@ -164,32 +163,14 @@ def test_sqlite_password_change_survives_kill_9(tmp_path: Path) -> None:
         assert database.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 
-def test_sqlite_state_is_kept_at_start_unless_reset_on_start(tmp_path: Path) -> None:
-    state = ["--state", f"sqlite:///{tmp_path / 'state.db'}"]
-    new = {"email": "kept@example.com", "password": "kept-pass-1"}
-    with ServerProcess(state) as server, httpx.Client(base_url=server.base_url, timeout=30) as http:
-        assert http.post(f"/_mock/tenants/{TENANT}/customers", json=new).status_code == 201
-
-    def emails(arguments: list[str]) -> set[str]:
-        with ServerProcess(arguments) as server, httpx.Client(base_url=server.base_url, timeout=30) as http:
-            return {c["email"] for c in http.get(f"/_mock/tenants/{TENANT}/customers").json()}
-
-    kept = emails(state)
-    assert {"kept@example.com", ALICE["email"]} <= kept
-    assert len(kept) == 4  # the fixtures were not loaded twice
-    assert "kept@example.com" not in emails([*state, "--reset-on-start"])
-
-
 # What the command refuses, and never prints -------------------------------------------------------
 
 
-def serve_refusal(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "credmock.cli", "serve", "--port", "0", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def serve_refusal(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str, str]:
+    """Exit status, output and errors of ``credmock serve`` refusing to start (it never binds)."""
+    status = main(["serve", "--port", "0", *arguments])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
 
 
 @pytest.mark.parametrize(
@@ -201,49 +182,27 @@ def serve_refusal(*arguments: str) -> subprocess.CompletedProcess[str]:
     ],
     ids=["workers-with-memory", "workers-with-seed", "unknown-store"],
 )
-def test_serve_refuses_in_one_line(arguments: list[str], reason: str) -> None:
-    result = serve_refusal(*arguments)
+def test_serve_refuses_in_one_line(capsys, arguments: list[str], reason: str) -> None:
+    status, out, err = serve_refusal(capsys, *arguments)
 
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert reason in result.stderr
+    assert (status, out) == (2, "")
+    assert len(err.strip().splitlines()) == 1
+    assert reason in err
 
 
-def test_store_password_and_url_never_printed(tmp_path: Path) -> None:
+def test_store_password_and_url_never_printed(tmp_path: Path, capsys) -> None:
     password = "s3cret-redis-password"
     with RedisServer(tmp_path, password=password) as redis:
         server = ServerProcess(["--state", redis.url, "--access-log", "--log-level", "debug"]).start()
         httpx.get(f"{server.base_url}/_mock/health", timeout=10)
         output = server.stop()
-        wrong = serve_refusal("--state", redis.url.replace(password, "wrong-password"))
+        status, _, err = serve_refusal(capsys, "--state", redis.url.replace(password, "wrong-password"))
 
     assert "Redis" in output
     assert password not in output and str(redis.port) not in output
-    assert wrong.returncode == 2
-    assert "refused the password" in wrong.stderr
-    assert "wrong-password" not in wrong.stderr and str(redis.port) not in wrong.stderr
-
-
-def test_workers_serve_one_store(tmp_path: Path) -> None:
-    """Two worker processes behind one port: whichever answers, the state is the same."""
-    state = ["--state", f"sqlite:///{tmp_path / 'state.db'}", "--workers", "2"]
-    with ServerProcess(state) as server:
-        wait_until_healthy(server.base_url)
-        with httpx.Client(base_url=server.base_url, timeout=30) as http:
-            created = http.post(
-                f"/_mock/tenants/{TENANT}/customers", json={"email": "w@example.com", "password": "w-pass-1"}
-            )
-            assert created.status_code == 201
-            tokens = [customer_token(http, "w@example.com").json()["access_token"] for _ in range(8)]
-        # New connections, so both workers answer some of them.
-        for token in tokens:
-            assert (
-                httpx.get(
-                    f"{server.base_url}/customer/{TENANT}/me", headers=bearer(token), timeout=30
-                ).status_code
-                == 200
-            )
+    assert status == 2
+    assert "refused the password" in err
+    assert "wrong-password" not in err and str(redis.port) not in err
 
 
 def test_redis_gone_while_serving_answers_500_without_its_address(tmp_path: Path) -> None:
