@@ -3,14 +3,18 @@ tokens, move the clock, reset. What a test or a person uses to finish a flow."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
+from credmock.handlers import inspection as inspection_handlers
 from credmock.handlers.fields import bounded_number, optional_text, require_text, require_texts
 
 from credmock import exceptions as errors
 from credmock.clock import iso_time
 from credmock.domain import Domain
 from credmock.domain.base import LATEST_TIME
+from credmock.inspection import Inspection
 from credmock.models import ANONYMOUS, AccessToken, CustomerProfile
 
 Body = dict[str, Any]
@@ -106,11 +110,6 @@ def advance_clock(domain: Domain, body: Body) -> tuple[dict[str, Any], int]:
     return get_clock(domain)
 
 
-def reset_state(domain: Domain) -> tuple[None, int]:
-    domain.reset_state()
-    return None, 204
-
-
 def get_health(domain: Domain) -> tuple[dict[str, Any], int]:
     return {"status": "ok", **domain.get_health()}, 200
 
@@ -125,6 +124,17 @@ OPERATIONS = {
     "createAccessToken": create_access_token,
     "getClock": get_clock,
     "advanceClock": advance_clock,
-    "resetState": reset_state,
     "getHealth": get_health,
 }
+
+
+def operations(inspection: Inspection) -> dict[str, Callable[..., Any]]:
+    """Every operation of the mock API, each taking the domain first (as the resolver binds
+    it); those of :mod:`inspection_handlers` get the app's ``inspection`` bound before it."""
+    bound: dict[str, Callable[..., Any]] = dict(OPERATIONS)
+    for operation_id, handler in inspection_handlers.OPERATIONS.items():
+        with_inspection = functools.partial(handler, inspection)
+        with_inspection.__name__ = handler.__name__  # type: ignore[attr-defined]
+        with_inspection.__doc__ = handler.__doc__
+        bound[operation_id] = with_inspection
+    return bound

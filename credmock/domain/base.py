@@ -42,7 +42,7 @@ class DomainBase:
         self.store = store or open_store(settings.state)
         self.clock = Clock(settings.clock_start, self.store)
         self.token_source = token_source or TokenSource(settings.seed)
-        self.outbox = Outbox(self.store, settings.outbox_capacity)
+        self.outbox = Outbox.for_settings(settings, self.store)
         self._last_purge = float("-inf")
         self.known_tenants: tuple[str, ...] = ()
         self._tenants_logged: set[str] = set()

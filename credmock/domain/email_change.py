@@ -34,8 +34,10 @@ class EmailChangeRules(EmailTokenRules):
         self.require_profile_edit_scope(access_token)
         new_email = normalise_email(new_email, "newEmail")
         customer = self._customer_of(access_token)  # type: ignore[attr-defined]
-        if not same_email(email, customer.email) or not verify_password(password, customer.password_hash):
-            raise errors.InvalidCredentials()
+        if not same_email(email, customer.email):
+            raise errors.InvalidCredentials(reason="email is not the login email of the token's customer")
+        if not verify_password(password, customer.password_hash):
+            raise errors.InvalidCredentials(reason="wrong password")
         if same_email(new_email, customer.email):
             raise errors.SameEmail(
                 details=[errors.FieldProblem("newEmail", "same_value", errors.SameEmail.default_message)]

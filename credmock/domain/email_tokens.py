@@ -36,7 +36,9 @@ class EmailTokenRules(DomainBase):
         )
         link = build_link(template, tenant=customer.tenant, token=token.value, email=to)
         name = " ".join(part for part in (customer.first_name, customer.last_name) if part)
-        subject, body = compose(purpose, name=name, token=token.value, link=link, lifetime_seconds=lifetime)
+        subject, body, html = compose(
+            purpose, name=name, token=token.value, link=link, lifetime_seconds=lifetime
+        )
         email = Email(
             id=self.token_source.uuid(),
             tenant=customer.tenant,
@@ -44,6 +46,8 @@ class EmailTokenRules(DomainBase):
             kind=purpose,
             subject=subject,
             body=body,
+            html=html,
+            name=name,
             token=token.value,
             link=link,
             customer_id=customer.id,
@@ -57,13 +61,13 @@ class EmailTokenRules(DomainBase):
         """The live token of ``purpose``, or 400 when unknown, spent, expired or of another tenant."""
         token = self.store.email_token(value)
         if token is None or token.tenant != tenant or token.purpose != purpose:
-            raise errors.InvalidEmailToken()
+            raise errors.InvalidEmailToken(reason=f"{purpose} token unknown, spent or of another tenant")
         if token.expires_at <= self.clock.now():
             self.store.spend_email_token(value)
-            raise errors.InvalidEmailToken()
+            raise errors.InvalidEmailToken(reason=f"{purpose} token expired")
         return token
 
     def _spend_email_token(self, token: EmailToken) -> None:
         """Spend the token, or 400 when another request spent it first."""
         if not self.store.spend_email_token(token.value):
-            raise errors.InvalidEmailToken()
+            raise errors.InvalidEmailToken(reason=f"{token.purpose} token spent by another request meanwhile")

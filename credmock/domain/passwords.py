@@ -16,6 +16,7 @@ def check_password_policy(settings: Settings, password: str, field: str) -> None
         raise errors.PasswordPolicyViolation(
             f"The password must have at least {minimum} characters.",
             [errors.FieldProblem(field, "too_short", f"At least {minimum} characters are required.")],
+            reason=f"{field}: shorter than {minimum}",
         )
 
 
@@ -51,4 +52,4 @@ class PasswordRules(EmailTokenRules):
         if not self.store.set_password_hash(
             customer.tenant, customer.id, new_hash, replacing=customer.password_hash
         ):
-            raise errors.WrongCurrentPassword()  # changed by another request meanwhile
+            raise errors.WrongCurrentPassword(reason="the password was changed by another request meanwhile")

@@ -25,18 +25,18 @@ class SessionRules(DomainBase):
         """
         token = self.store.access_token(raw_token)
         if token is None:
-            raise errors.InvalidAccessToken()
+            raise errors.InvalidAccessToken("token unknown: never issued or purged")
         now = self.clock.now()
         if token.expires_at <= now:
             if token.expires_at + EXPIRED_TOKEN_MEMORY <= now:
                 self.store.forget_access_token(raw_token)
-                raise errors.InvalidAccessToken()
-            raise errors.ExpiredAccessToken()
+                raise errors.InvalidAccessToken("token expired more than a day ago: forgotten")
+            raise errors.ExpiredAccessToken(f"token expired {now - token.expires_at:.0f} s ago")
         if token.tenant != tenant:
             self.validate_tenant(tenant)
-            raise errors.TenantMismatch()
+            raise errors.TenantMismatch(reason=f"token of tenant {token.tenant} on tenant {tenant}")
         if customer_required and token.kind != CUSTOMER:
-            raise errors.CustomerTokenRequired()
+            raise errors.CustomerTokenRequired(reason="anonymous token where a customer token is needed")
         return token
 
     def _issue_access_token(
@@ -68,7 +68,7 @@ class SessionRules(DomainBase):
     def _customer_of(self, token: AccessToken) -> Customer:
         customer = self.store.customer(token.tenant, token.customer_id or "")
         if customer is None:  # the customer is gone: the token means nothing any more
-            raise errors.InvalidAccessToken()
+            raise errors.InvalidAccessToken("token of a customer that no longer exists")
         return customer
 
     # Anonymous sessions -------------------------------------------------------------------------
@@ -108,8 +108,10 @@ class SessionRules(DomainBase):
         self.validate_tenant(tenant)
         customer = self.store.customer_by_email(tenant, email)
         if password is not None:
-            if customer is None or not verify_password(password, customer.password_hash):
-                raise errors.InvalidCredentials()
+            if customer is None:
+                raise errors.InvalidCredentials(reason=f"no customer {email} in tenant {tenant}")
+            if not verify_password(password, customer.password_hash):
+                raise errors.InvalidCredentials(reason=f"wrong password for {customer.email}")
         elif customer is None:
             raise errors.NotFound(f"No customer with the email '{email}' in tenant '{tenant}'.")
         return self._issue_access_token(
@@ -125,8 +127,8 @@ class SessionRules(DomainBase):
         the same 401 (:class:`errors.LoginFailed`)."""
         try:
             return self.customer_token(tenant, email, password=password)
-        except errors.InvalidCredentials:
-            raise errors.LoginFailed() from None
+        except errors.InvalidCredentials as error:
+            raise errors.LoginFailed(error.reason) from None
 
     def refresh_customer_token(self, tenant: str, refresh_token: str) -> AccessToken:
         """A new customer token for the same session."""

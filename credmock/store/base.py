@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import json
+import sys
 import types
 import typing
 from collections.abc import Iterator
@@ -138,10 +140,28 @@ _HINTS: dict[type, dict[str, Any]] = {}
 
 
 def _hints(cls: type) -> dict[str, Any]:
+    """The field types of ``cls``; a name only imported for type checking counts as ``Any``."""
     hints = _HINTS.get(cls)
     if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
+        try:
+            hints = typing.get_type_hints(cls)
+        except NameError:
+            hints = typing.get_type_hints(cls, localns=_NamesOrAny(vars(sys.modules[cls.__module__])))
+        _HINTS[cls] = hints
     return hints
+
+
+class _NamesOrAny(dict):
+    """The names of a module, then the builtins; any other name is ``Any``."""
+
+    def __init__(self, module: dict[str, Any]) -> None:
+        super().__init__()
+        self.module = module
+
+    def __missing__(self, key: str) -> Any:
+        if key in self.module:
+            return self.module[key]
+        return getattr(builtins, key, Any)
 
 
 def _tuple_fields(cls: type) -> frozenset[str]:
