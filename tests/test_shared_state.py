@@ -193,7 +193,7 @@ def test_serve_refuses_in_one_line(capsys, arguments: list[str], reason: str) ->
 def test_store_password_and_url_never_printed(tmp_path: Path, capsys) -> None:
     password = "s3cret-redis-password"
     with RedisServer(tmp_path, password=password) as redis:
-        server = ServerProcess(["--state", redis.url, "--access-log", "--log-level", "debug"]).start()
+        server = ServerProcess(["--state", redis.url, "--log-level", "debug"]).start()
         httpx.get(f"{server.base_url}/_mock/health", timeout=10)
         output = server.stop()
         status, _, err = serve_refusal(capsys, "--state", redis.url.replace(password, "wrong-password"))
