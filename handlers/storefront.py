@@ -20,6 +20,8 @@ from credmock.email_address import normalise_email, same_email
 from credmock.models import DEFAULT_SITE, AccessToken, CustomerProfile
 
 NO_CONTENT = (None, 204)
+# Fields the deprecated anonymous refresh (by ``anonymous_token``) does not answer.
+DEPRECATED_REFRESH_OMITS = frozenset({"refresh_token", "refresh_token_expires_in"})
 Body = dict[str, Any]
 # What the real service shows for an anonymous token at /me.
 ANONYMOUS_PROFILE = {
@@ -92,8 +94,10 @@ def anonymous_refresh(
         token = domain.anonymous_refresh(
             tenant, access_token=require_text(anonymous_token, "anonymous_token")
         )
-    else:
-        token = domain.anonymous_refresh(tenant, refresh_token=require_text(refresh_token, "refresh_token"))
+        body = anonymous_token_body(domain, token)
+        # The real service's deprecated answer: the next refresh sends the new access token.
+        return {name: value for name, value in body.items() if name not in DEPRECATED_REFRESH_OMITS}, 200
+    token = domain.anonymous_refresh(tenant, refresh_token=require_text(refresh_token, "refresh_token"))
     return anonymous_token_body(domain, token), 200
 
 
