@@ -509,7 +509,7 @@ def test_same_seed_gives_same_tokens_and_customer_ids(make_domain):
 
 
 @pytest.mark.parametrize("field", ["password_reset_link", "email_change_link"])
-def test_backend_bad_link_template_is_refused_at_start(field):
+def test_domain_bad_link_template_is_refused_at_start(field):
     with pytest.raises(ValueError, match=r"placeholders \{tenant\}, \{token\} and \{email\}"):
         Domain(Settings(**{field: "http://shop.example/?t={tokn}"}))
 
