@@ -15,9 +15,27 @@ from credmock.exchanges import Exchange
 LOG_FORMATS = ("text", "json")
 
 
+class LocalClock:
+    """``HH:MM:SS.mmm`` local time, formatting each second once (the log's hot path)."""
+
+    def __init__(self) -> None:
+        self._cached = (-1, "")  # one tuple: threads sharing the clock read a consistent pair
+
+    def __call__(self, timestamp: float) -> str:
+        second = int(timestamp)
+        cached_second, text = self._cached
+        if second != cached_second:
+            text = datetime.fromtimestamp(second).strftime("%H:%M:%S")
+            self._cached = (second, text)
+        return f"{text}.{int((timestamp - second) * 1000):03d}"
+
+
+_local_clock = LocalClock()
+
+
 def text_line(exchange: Exchange) -> str:
     """``12:03:04.567 POST /customer/demo/password/change 401 1.2 ms  token unknown: ...``"""
-    clock = datetime.fromtimestamp(exchange.time).strftime("%H:%M:%S.%f")[:-3]
+    clock = _local_clock(exchange.time)
     status = "---" if exchange.status is None else str(exchange.status)
     line = f"{clock} {exchange.method} {exchange.path} {status} {exchange.duration * 1000:.1f} ms"
     if exchange.reason and (exchange.status is None or exchange.status >= 400 or exchange.fault):
