@@ -235,6 +235,9 @@ def serve(arguments: argparse.Namespace) -> int:
         log_level=arguments.log_level,
         access_log=False,  # the request log (credmock.request_log) says more, reasons included
     )
+    delivery = app.backend.outbox.delivery
+    if delivery is not None and not delivery.wait_until_idle(timeout=10):
+        print(f"credmock: some emails were not delivered to {delivery.server} before exit", file=sys.stderr)
     return 0
 
 
