@@ -27,7 +27,8 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-# Load test beside Prism (about 8 minutes); BENCH_ARGS=--quick for a smoke run, see bench/run.py --help.
+# Load test beside Prism, a bare Starlette app and WireMock (about 13 minutes, docs/performance.md);
+# BENCH_ARGS=--quick for a smoke run, see bench/run.py --help.
 bench: $(STAMP)
 	VENV=$(VENV) bench/install-tools.sh
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 
 import httpx
 import pytest
 
+from credmock.request_log import clock_text
 from credmock.testing import ServerProcess, free_port
 from tests.conftest import ALICE, TENANT
 
@@ -98,3 +100,20 @@ def test_bad_observation_options_stop_the_server_at_start(arguments: list[str], 
 
     assert completed.returncode == 2
     assert message in completed.stderr
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        1_790_000_000.0,
+        1_790_000_000.0004996,
+        1_790_000_000.0009996,
+        1_790_000_000.9999996,
+        1_790_003_599.123456,
+    ],
+)
+def test_log_clock_reads_as_datetime_formats_it(timestamp: float) -> None:
+    expected = datetime.fromtimestamp(timestamp).strftime("%H:%M:%S.%f")[:-3]
+
+    assert clock_text(timestamp) == expected
+
