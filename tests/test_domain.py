@@ -570,3 +570,17 @@ def test_shared_store_keeps_its_state_at_start_unless_reset_on_start(kind, store
     assert "kept@example.com" not in [customer.email for customer in cleared.list_customers("demo")]
     assert can_log_in(cleared, *ALICE)
     cleared.close()
+
+
+def test_outbox_reads_every_email_newest_first(domain):
+    """However many pages the store reads them in."""
+    for _ in range(25):
+        for email in (ALICE[0], BOB[0]):
+            domain.request_reset_password("demo", email)
+    emails = domain.outbox.find()
+    assert len(emails) == len(domain.outbox) == 50
+    assert [email.to for email in emails[:2]] == [BOB[0], ALICE[0]]
+    assert [email.sent_at for email in emails] == sorted((email.sent_at for email in emails), reverse=True)
+    assert len({email.id for email in emails}) == 50
+    oldest_alice = domain.outbox.find(to=ALICE[0])[-1]
+    assert oldest_alice == emails[-1]

@@ -28,6 +28,7 @@ PREFIX = "credmock:"
 # Keys outlive their token by this long at most: past it no clock setting can still need them.
 TTL_MARGIN = 2 * 86_400
 PAGE = 100
+FIRST_PAGE = 8
 
 ADD_CUSTOMER = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'email' end
@@ -314,15 +315,16 @@ class RedisStore:
         pipe.execute()
 
     def emails(self) -> Iterator[Email]:
-        """Newest first, read a page at a time (a caller that wants one email reads one page)."""
-        start = 0
+        """Newest first, read a page at a time, small pages first (most callers want the newest)."""
+        start, size = 0, FIRST_PAGE
         while True:
-            page = self._redis.lrange(PREFIX + "outbox", start, start + PAGE - 1)
+            page = self._redis.lrange(PREFIX + "outbox", start, start + size - 1)
             for raw in page:
                 yield load(Email, raw)
-            if len(page) < PAGE:
+            if len(page) < size:
                 return
-            start += PAGE
+            start += size
+            size = min(size * 4, PAGE)
 
     def email_count(self) -> int:
         return self._redis.llen(PREFIX + "outbox")

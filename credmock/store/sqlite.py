@@ -47,6 +47,7 @@ TABLES = ("meta", "tenants", "customers", "access_tokens", "email_tokens", "outb
 # Seconds a write waits for another process's transaction before failing.
 BUSY_TIMEOUT = 30.0
 PAGE = 200
+FIRST_PAGE = 8
 
 
 class SqliteStore:
@@ -252,19 +253,20 @@ class SqliteStore:
             connection.execute("DELETE FROM outbox WHERE position <= ?", ((position or 0) - capacity,))
 
     def emails(self) -> Iterator[Email]:
-        """Newest first, read a page at a time (a caller that wants one email reads one page)."""
-        before = None
+        """Newest first, read a page at a time, small pages first (most callers want the newest)."""
+        before, size = None, FIRST_PAGE
         while True:
             rows = self._db.execute(
                 "SELECT position, record FROM outbox WHERE ? IS NULL OR position < ? "
                 "ORDER BY position DESC LIMIT ?",
-                (before, before, PAGE),
+                (before, before, size),
             ).fetchall()
             for position, record in rows:
                 before = position
                 yield load(Email, record)
-            if len(rows) < PAGE:
+            if len(rows) < size:
                 return
+            size = min(size * 4, PAGE)
 
     def email_count(self) -> int:
         return self._one("SELECT COUNT(*) FROM outbox")[0]  # type: ignore[index]
