@@ -269,6 +269,9 @@ def serve(arguments: argparse.Namespace) -> int:
     }
     if arguments.workers == 1:
         uvicorn.run(app, **options)
+        delivery = app.domain.outbox.delivery
+        if delivery is not None and not delivery.wait_until_idle(timeout=10):
+            print(f"credmock: emails still queued for {delivery.server} at exit", file=sys.stderr)
         return 0
     from credmock import workers
 
