@@ -28,6 +28,8 @@ from starlette.requests import Request
 from starlette.routing import Router
 from starlette.types import ASGIApp
 
+from credmock.security import without_scheme_names
+
 MOCK_SERVER_DESCRIPTION = "this credmock"
 
 
@@ -71,7 +73,7 @@ class DocsPaths:
 class FileSpecSwaggerUIAPI(SwaggerUIAPI):
     def _spec_for_prefix(self, request: Request) -> dict[str, Any]:
         """The spec as written, with this mock as the first server."""
-        spec = copy.deepcopy(self.specification.raw)
+        spec = without_scheme_names(copy.deepcopy(self.specification.raw))  # the file as written
         root_url = f"{request.url.scheme}://{request.url.netloc}"
         mock_url = root_url + self._base_path_for_prefix(request)
         own_servers = [

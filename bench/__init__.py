@@ -1,0 +1,1 @@
+"""The load bench (``make bench``): servers, scenarios and goals as data, see bench/cli.py."""

@@ -1,0 +1,89 @@
+"""The bench's table (Markdown) and its verdict on each goal of :mod:`bench.goals`."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.goals import GOALS
+from bench.servers import Target
+
+
+@dataclass
+class Figures:
+    """One target's figures: each run's metrics, and its RSS at each checkpoint."""
+
+    runs: list[dict[str, float | None]] = field(default_factory=list)
+    rss: dict[str, float] = field(default_factory=dict)
+
+    def value(self, metric: str, checkpoints: list[int]) -> float | None:
+        if metric.startswith("rss:"):
+            point = metric.removeprefix("rss:")
+            first, last = (self.rss.get(str(checkpoints[index])) for index in (0, -1))
+            if point == "growth":
+                return (last - first) / first if first and last is not None else None
+            return last if point == "last" else self.rss.get(point)
+        values = [run[metric] for run in self.runs if run.get(metric) is not None]
+        return statistics.median(values) if values else None  # type: ignore[type-var]
+
+
+def fmt(value: float | None, digits: int = 0) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def table(
+    targets: list[Target], figures: dict[str, Figures], checkpoints: list[int], flow_connections: int
+) -> str:
+    judged, references = targets[0], targets[1:]
+    rows: list[tuple[str, str, int]] = [
+        ("req/s, 1 connection", "rps_c1", 0),
+        ("p99 ms, 1 connection", "p99_ms_c1", 2),
+        ("req/s, 16 connections", "rps_c16", 0),
+        ("p50 ms, 16 connections", "p50_ms_c16", 2),
+        ("p99 ms, 16 connections", "p99_ms_c16", 2),
+        (f"reset flows/s ({flow_connections} connections, 4 requests each)", "flows_per_s", 0),
+        ("cold start to first answer, s", "cold_start_s", 2),
+        *[(f"RSS after {point:,} requests, MiB", f"rss:{point}", 1) for point in checkpoints],
+    ]
+    header = ["", *[str(target) for target in targets]]
+    header += [f"{judged.key}/{reference.key}" for reference in references]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, metric, digits in rows:
+        values = [figures[target.key].value(metric, checkpoints) for target in targets]
+        cells = [label, *[fmt(value, digits) for value in values]]
+        mine = values[0]
+        cells += [f"{mine / theirs:.2f}x" if mine is not None and theirs else "" for theirs in values[1:]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def verdicts(judged: Target, figures: dict[str, Figures], checkpoints: list[int]) -> list[dict[str, Any]]:
+    found = []
+    for goal in GOALS:
+        mine = figures[judged.key].value(goal.metric, checkpoints)
+        if goal.reference is None:
+            measured = mine
+        else:
+            reference = figures.get(goal.reference)
+            theirs = reference.value(goal.metric, checkpoints) if reference else None
+            measured = mine / theirs if mine is not None and theirs else None
+        found.append(
+            {"goal": goal.name, "bound": goal.bound, "measured": measured, "met": goal.met(measured)}
+        )
+    return found
+
+
+def verdict_lines(judged: Target, found: list[dict[str, Any]]) -> str:
+    lines = [f"Goals, for {judged}:"]
+    for verdict in found:
+        measured = verdict["measured"]
+        if measured is None:
+            shown = "n/a"
+        elif verdict["bound"].endswith("%"):
+            shown = f"{measured:+.1%}"
+        else:
+            shown = f"{measured:.2f}x"
+        state = {True: "met", False: "NOT met", None: "not measured"}[verdict["met"]]
+        lines.append(f"- {verdict['goal']}: {shown} (goal {verdict['bound']}): {state}")
+    return "\n".join(lines) + "\n"

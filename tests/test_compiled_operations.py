@@ -1,0 +1,218 @@
+"""The compiled operations answer exactly as Connexion's own middleware does.
+
+The async engine answers the operations it can compile from objects built once per operation
+(``credmock.compiled``); ``create_app(compile_operations=False)`` leaves every request to
+Connexion's middleware. The same requests, sent to one app of each kind, must get the same
+status, content type and body: valid and invalid tokens, parameters, bodies, content types.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from credmock.handlers import credentials
+
+from credmock.app import create_app
+from credmock.compiled import CompiledOperationsMiddleware
+from credmock.settings import Settings
+from tests.conftest import ALICE, TENANT
+
+RESET = f"/customer/{TENANT}/password/reset"
+CHANGE = f"/customer/{TENANT}/password/change"
+JSON = {"Content-Type": "application/json"}
+ANONYMOUS = {"Authorization": "Bearer {anonymous}"}
+CUSTOMER = {"Authorization": "Bearer {customer}"}
+# Response fields the two apps draw at random.
+RANDOM_FIELDS = {"access_token", "refresh_token", "session_id", "saas_token", "saasToken", "accessToken",
+                 "refreshToken", "now", "id"}  # fmt: skip
+
+# (name, method, path, headers, body as bytes or JSON); {anonymous} and {customer} are tokens.
+EXCHANGES: list[tuple[str, str, str, dict[str, str], Any]] = [
+    ("reset-known-email", "POST", RESET, ANONYMOUS, {"email": ALICE["email"]}),
+    (
+        "reset-unknown-email",
+        "POST",
+        RESET,
+        ANONYMOUS,
+        {"email": "no@example.com"},
+    ),
+    (
+        "reset-customer-token",
+        "POST",
+        RESET,
+        CUSTOMER,
+        {"email": "a@example.com"},
+    ),
+    ("no-authorization", "POST", RESET, {}, {"email": ALICE["email"]}),
+    ("bearer-alone", "POST", RESET, {"Authorization": "Bearer"}, {"email": ALICE["email"]}),
+    ("basic", "POST", RESET, {"Authorization": "Basic eDp5"}, {"email": ALICE["email"]}),
+    ("lower-case-bearer", "POST", RESET, {"Authorization": "bearer {anonymous}"}, {"email": "b@example.com"}),
+    ("unknown-token", "POST", RESET, {"Authorization": "Bearer nope"}, {"email": ALICE["email"]}),
+    (
+        "other-tenant",
+        "POST",
+        "/customer/acme/password/reset",
+        ANONYMOUS,
+        {"email": ALICE["email"]},
+    ),
+    (
+        "malformed-tenant",
+        "POST",
+        "/customer/de%20mo/password/reset",
+        ANONYMOUS,
+        {"email": ALICE["email"]},
+    ),
+    (
+        "anonymous-where-customer",
+        "POST",
+        CHANGE,
+        ANONYMOUS,
+        {"currentPassword": ALICE["password"], "newPassword": "changed-pass-1"},
+    ),
+    (
+        "change-password",
+        "POST",
+        CHANGE,
+        CUSTOMER,
+        {"currentPassword": ALICE["password"], "newPassword": "changed-pass-1"},
+    ),
+    (
+        "change-wrong-password",
+        "POST",
+        CHANGE,
+        CUSTOMER,
+        {"currentPassword": "wrong-pass", "newPassword": "changed-pass-1"},
+    ),
+    ("empty-body", "POST", RESET, ANONYMOUS, b""),
+    ("invalid-json", "POST", RESET, ANONYMOUS, b'{"email": '),
+    ("nan", "POST", RESET, ANONYMOUS, b'{"email": NaN}'),
+    ("array-body", "POST", RESET, ANONYMOUS, [ALICE["email"]]),
+    ("wrong-type", "POST", RESET, ANONYMOUS, {"email": 42}),
+    ("unknown-field", "POST", RESET, ANONYMOUS, {"email": "c@x.io", "x": 1}),
+    ("missing-field", "POST", RESET, ANONYMOUS, {}),
+    ("not-utf8", "POST", RESET, ANONYMOUS, b'{"email": "\xff@x.io"}'),
+    (
+        "text-plain",
+        "POST",
+        RESET,
+        {"Authorization": "Bearer {anonymous}", "Content-Type": "text/plain"},
+        json.dumps({"email": ALICE["email"]}).encode(),
+    ),
+    (
+        "charset-utf8",
+        "POST",
+        RESET,
+        {"Authorization": "Bearer {anonymous}", "Content-Type": "application/json; charset=utf-8"},
+        json.dumps({"email": ALICE["email"]}).encode(),
+    ),
+    (
+        "too-large",
+        "POST",
+        RESET,
+        ANONYMOUS,
+        {"email": ALICE["email"], "pad": "x" * 70_000},
+    ),
+    (
+        "reset-update-bad-token",
+        "POST",
+        f"{RESET}/update",
+        ANONYMOUS,
+        {"token": "nope", "password": "new-pass-123"},
+    ),
+    (
+        "create-customer",
+        "POST",
+        f"/_mock/tenants/{TENANT}/customers",
+        {},
+        {"email": "new@example.com", "password": "new-pass-1"},
+    ),
+    (
+        "create-customer-twice",
+        "POST",
+        f"/_mock/tenants/{TENANT}/customers",
+        {},
+        {"email": ALICE["email"], "password": "new-pass-1"},
+    ),
+    ("create-token-bad-kind", "POST", "/_mock/tokens", {}, {"tenant": TENANT, "kind": "robot"}),
+    ("advance-clock", "POST", "/_mock/clock", {}, {"advanceSeconds": 5}),
+    ("health", "GET", "/_mock/health", {}, None),
+    (
+        "login",
+        "POST",
+        f"/customer/{TENANT}/login",
+        ANONYMOUS,
+        {"email": ALICE["email"], "password": ALICE["password"]},
+    ),
+    (
+        "login-wrong-password",
+        "POST",
+        f"/customer/{TENANT}/login",
+        ANONYMOUS,
+        {"email": ALICE["email"], "password": "wrong-pass"},
+    ),
+]
+
+
+def exchange(app: Any, name: str) -> tuple[int, str | None, Any]:
+    _, method, path, headers, body = next(entry for entry in EXCHANGES if entry[0] == name)
+    client = app.test_client()
+    tokens = {
+        "anonymous": client.post("/_mock/tokens", json={"tenant": TENANT, "kind": "anonymous"}).json(),
+        "customer": client.post("/_mock/tokens", json={"tenant": TENANT, "kind": "customer", **ALICE}).json(),
+    }
+    headers = {
+        key: value.format(**{k: v["access_token"] for k, v in tokens.items()})
+        for key, value in headers.items()
+    }
+    if body is not None and not isinstance(body, bytes):
+        body = json.dumps(body).encode()
+        headers = {**JSON, **headers}
+    elif body is not None:
+        headers = {**JSON, **headers}
+    response = client.request(method, path, headers=headers, content=body)
+    try:
+        payload: Any = response.json()
+    except ValueError:
+        payload = response.content
+    if isinstance(payload, dict):  # the values the two apps draw at random
+        payload = {
+            key: value
+            for key, value in payload.items()
+            if key
+            not in {
+                "access_token",
+                "refresh_token",
+                "session_id",
+                "saas_token",
+                "saasToken",
+                "accessToken",
+                "refreshToken",
+                "now",
+                "id",
+            }
+        }
+    return response.status_code, response.headers.get("content-type"), payload
+
+
+@pytest.mark.parametrize("name", [entry[0] for entry in EXCHANGES])
+@pytest.mark.parametrize("validate_responses", [False, True], ids=["plain", "validating"])
+def test_compiled_operation_answers_as_connexion(name, validate_responses):
+    settings = Settings(seed=7, validate_responses=validate_responses)
+    compiled = exchange(create_app(settings), name)
+    connexion_only = exchange(create_app(settings, compile_operations=False), name)
+
+    assert compiled == connexion_only
+
+
+def compiled_operation_ids(app: Any) -> set[str]:
+    app.test_client().get("/_mock/health")  # Connexion builds its middleware on the first request
+    middleware = next(
+        m for m in app.middleware.middleware_stack if isinstance(m, CompiledOperationsMiddleware)
+    )
+    return {operation_id for _base, operation_id in middleware.operations}
+
+
+def test_credential_operations_are_compiled_on_the_async_engine():
+    assert set(credentials.OPERATIONS) <= compiled_operation_ids(create_app())
