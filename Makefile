@@ -68,3 +68,21 @@ bench: $(DEV_STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache dist build
+
+# Container image (docs/container.md): podman, or docker where podman is missing. The build installs
+# credmock from build/wheelhouse/, filled here first, so it needs no package index.
+IMAGE ?= localhost/credmock:latest
+IMAGE_BUILD_FLAGS ?=
+
+.PHONY: image test-image
+
+image:
+	IMAGE=$(IMAGE) scripts/image/build.sh $(IMAGE_BUILD_FLAGS)
+
+# Builds the image from the unchanged Dockerfile on a Debian base made locally (no image registry
+# needed), runs it and finishes a password reset through its published port (a few minutes).
+test-image: $(DEV_STAMP)
+	scripts/image/install-tools.sh
+	scripts/image/base-image.sh
+	$(MAKE) image IMAGE=$(IMAGE) IMAGE_BUILD_FLAGS=--pull=never
+	CREDMOCK_IMAGE=$(IMAGE) $(BIN)/python -m pytest -q tests/image

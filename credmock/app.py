@@ -24,9 +24,10 @@ from credmock.backend import CredentialsBackend
 from credmock.compiled import CompiledOperationsMiddleware
 from credmock.docs_ui import DocsEntry, DocsPaths, middlewares
 from credmock.handlers import credentials, mock_api, storefront
+from credmock.request_head import RequestHeadMiddleware
 from credmock.security import name_security_schemes, security_map
 from credmock.settings import Settings
-from credmock.validation import PathSegmentMiddleware, validator_map
+from credmock.validation import validator_map
 
 CONTRACT_SPEC = "openapi.yaml"
 MOCK_API_SPEC = "mock-api.yaml"
@@ -200,7 +201,7 @@ def create_app(
         )
     app.docs = docs.entries
     http_errors.install(app, allowed_methods)
-    app.add_middleware(PathSegmentMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
+    app.add_middleware(RequestHeadMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
     if compile_operations and engine is CredmockAsyncApp:
         app.add_middleware(CompiledOperationsMiddleware, position=MiddlewarePosition.BEFORE_SECURITY)
     cors.install(app, settings.cors_origins, settings.control_token)

@@ -9,16 +9,16 @@ several threads, and each rule reads and writes several maps that must change to
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
-from email_validator import EmailNotValidError, validate_email
-
 from credmock import exceptions as errors
 from credmock.clock import Clock
+from credmock.email_address import email_key, normalise_email, same_email
 from credmock.mail import build_link, check_link_template, compose
 from credmock.models import (
     ANONYMOUS,
@@ -26,6 +26,7 @@ from credmock.models import (
     PROFILE_EDIT_SCOPE,
     AccessToken,
     Customer,
+    CustomerProfile,
     EmailToken,
     TenantState,
 )
@@ -47,6 +48,8 @@ PURGE_INTERVAL = 60
 # The clock and token lifetimes stay within what a timestamp can show (ISO 8601, year 9999).
 LATEST_TIME = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
 
+logger = logging.getLogger("credmock")
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -62,16 +65,6 @@ def _locked(method: Callable[P, R]) -> Callable[P, R]:
 
 def is_valid_tenant(tenant: str) -> bool:
     return len(tenant) in TENANT_LENGTH and TENANT_PATTERN.match(tenant) is not None
-
-
-def normalise_email(email: str, field: str) -> str:
-    """The address, checked for syntax only (no DNS), or a 400 naming ``field``."""
-    try:
-        return validate_email(email, check_deliverability=False, globally_deliverable=False).normalized
-    except EmailNotValidError as error:
-        raise errors.ValidationFailed.for_field(
-            field, "invalid_format", f"'{field}' is not a valid email address: {error}"
-        ) from None
 
 
 def require_texts(**fields: Any) -> tuple[str, ...]:
@@ -115,6 +108,14 @@ class CredentialsBackend:
         self._fixture_tenants, self._fixture_customers = (
             load_fixtures(settings.fixtures_path) if settings.fixtures_path else ([], [])
         )
+        # The tenants the fake customers go to: those of the fixtures, else "demo".
+        self._fake_tenants = self._fixture_tenants or ["demo"]
+        # The known tenants: those of the fixtures, and "demo" when only it has (fake) customers.
+        self.known_tenants: tuple[str, ...] = tuple(
+            self._fixture_tenants or (self._fake_tenants if settings.fake_customers > 0 else ())
+        )
+        if settings.strict_tenants and not self.known_tenants:
+            raise ValueError("strict tenants (--strict-tenants) need fixtures naming the tenants to serve")
         self.reset()
 
     # State ------------------------------------------------------------------------------------
@@ -135,10 +136,11 @@ class CredentialsBackend:
                     f"{self.settings.fixtures_path}: tenant {tenant!r} is not a valid tenant name "
                     "(a lowercase letter, then lowercase letters or digits, 3 to 16 characters)"
                 )
-            self._tenant(tenant)
+        for tenant in self.known_tenants:
+            self.tenants[tenant] = TenantState(tenant)
         for seed in self._fixture_customers:
             self._add_seeded_customer(seed)
-        for tenant in self._fixture_tenants or ["demo"]:
+        for tenant in self._fake_tenants:
             # One Faker seed per tenant, drawn from the token source: reproducible with --seed,
             # and different people in each tenant.
             for seed in fake_customers(tenant, self.settings.fake_customers, self.token_source.integer()):
@@ -158,8 +160,17 @@ class CredentialsBackend:
     def _tenant(self, name: str) -> TenantState:
         state = self.tenants.get(name)
         if state is None:
+            self._admit_unknown_tenant(name)
             state = self.tenants[name] = TenantState(name)
         return state
+
+    def _admit_unknown_tenant(self, name: str) -> None:
+        """A tenant not in the fixtures, used: refused with ``strict_tenants``, else logged (a typo
+        such as 'dmeo' makes an empty tenant where every login fails: the log names it)."""
+        if self.settings.strict_tenants:
+            raise errors.InvalidTenant()
+        known = ", ".join(self.known_tenants) or "none"
+        logger.warning("tenant %r is not in the fixtures (known: %s); it starts empty", name, known)
 
     def _now(self) -> float:
         now = self.clock.now()
@@ -175,17 +186,17 @@ class CredentialsBackend:
         for state in self.tenants.values():
             for value in [v for v, t in state.email_tokens.items() if t.expires_at <= now]:
                 self._spend_email_token(state, value)
-        fixture_tenants = set(self._fixture_tenants)
         for name in [
             name
             for name, state in self.tenants.items()
-            if name not in fixture_tenants and not state.customers and not state.email_tokens
+            if name not in self.known_tenants and not state.customers and not state.email_tokens
         ]:
             del self.tenants[name]
 
-    @staticmethod
-    def validate_tenant(tenant: str) -> None:
-        if not is_valid_tenant(tenant):
+    def validate_tenant(self, tenant: str) -> None:
+        """The contract's tenant error for a malformed tenant, and, with ``strict_tenants``, for
+        one not in the fixtures."""
+        if not is_valid_tenant(tenant) or (self.settings.strict_tenants and tenant not in self.known_tenants):
             raise errors.InvalidTenant()
 
     # Customers --------------------------------------------------------------------------------
@@ -195,7 +206,7 @@ class CredentialsBackend:
         state = self._tenant(seed.tenant)
         email = normalise_email(seed.email, "email")
         if state.customer_by_email(email):
-            raise errors.EmailAlreadyUsed(f"The email '{email}' is already used in tenant '{seed.tenant}'.")
+            raise errors.DuplicateAccount(f"Duplicate account '{email}' for tenant '{seed.tenant}'.")
         if check_policy:
             self._check_password_policy(seed.password, "password")
         customer_id = seed.id or self._new_customer_id(state)
@@ -209,9 +220,11 @@ class CredentialsBackend:
             password_hash=hash_password(seed.password, self.token_source.salt()),
             first_name=seed.first_name,
             last_name=seed.last_name,
+            profile=seed.profile,
+            initial_password=seed.initial_password,
         )
         state.customers[customer.id] = customer
-        state.customer_ids_by_email[email.casefold()] = customer.id
+        state.customer_ids_by_email[email_key(email)] = customer.id
         return customer
 
     def _new_customer_id(self, state: TenantState) -> str:
@@ -230,12 +243,23 @@ class CredentialsBackend:
         first_name: str = "",
         last_name: str = "",
         contact_email: str | None = None,
+        profile: CustomerProfile | None = None,
+        initial_password: bool = False,
     ) -> Customer:
         email, password = require_texts(email=email, password=password)
         if contact_email is not None:
             contact_email = normalise_email(contact_email, "contactEmail")
         return self._add_customer(
-            CustomerSeed(tenant, email, password, first_name or "", last_name or "", contact_email)
+            CustomerSeed(
+                tenant,
+                email,
+                password,
+                first_name or "",
+                last_name or "",
+                contact_email,
+                profile=profile or CustomerProfile(),
+                initial_password=initial_password,
+            )
         )
 
     @_locked
@@ -250,28 +274,50 @@ class CredentialsBackend:
         first_name: str = "",
         last_name: str = "",
         contact_email: Any = None,
+        profile: CustomerProfile | None = None,
     ) -> Customer:
-        """A customer signing up, as the real signup endpoint takes it: separate ``signup``
-        credentials, when given, are the login, and the top-level email is then the contact email."""
-        if signup_email is None and signup_password is None:
-            return self.create_customer(
-                tenant,
-                email,
-                password,
-                first_name=first_name,
-                last_name=last_name,
-                contact_email=contact_email,
-            )
-        if contact_email is None and email:
-            contact_email = normalise_email(require_text(email, "email"), "email")
+        """A customer signing up, as the real signup endpoint takes it: ``email`` is the contact
+        email (``customerDetails.contactEmail``, when given, must be the same); separate
+        ``signup`` credentials, when given, are the login, else ``email`` and ``password``. A
+        company registration id needs the first name, last name and company."""
+        profile = profile or CustomerProfile()
+        self._check_signup_details(email, contact_email, first_name, last_name, profile)
+        separate = signup_email is not None or signup_password is not None
+        # The contact email is ``email``: with separate credentials, it differs from the login.
+        contact = normalise_email(require_text(email, "email"), "email") if separate and email else None
         return self.create_customer(
             tenant,
-            signup_email,
-            signup_password,
+            signup_email if separate else email,
+            signup_password if separate else password,
             first_name=first_name,
             last_name=last_name,
-            contact_email=contact_email,
+            contact_email=contact,
+            profile=profile,
         )
+
+    @staticmethod
+    def _check_signup_details(
+        email: Any, contact_email: Any, first_name: str, last_name: str, profile: CustomerProfile
+    ) -> None:
+        field = "customerDetails.contactEmail"
+        if (
+            contact_email is not None
+            and isinstance(email, str)
+            and not (isinstance(contact_email, str) and same_email(contact_email, email))
+        ):
+            raise errors.ValidationFailed.for_field(
+                field, "invalid_value", f"'{field}' must be the same as 'email'."
+            )
+        if profile.company_registration_id:
+            given = {"firstName": first_name, "lastName": last_name, "company": profile.company}
+            missing = [f"customerDetails.{name}" for name, value in given.items() if not value]
+            if missing:
+                message = (
+                    "A company registration id needs " + ", ".join(f"'{name}'" for name in missing) + "."
+                )
+                raise errors.ValidationFailed(
+                    message, [errors.FieldProblem(name, "missing_value", message) for name in missing]
+                )
 
     @_locked
     def counts(self) -> dict[str, int]:
@@ -431,9 +477,23 @@ class CredentialsBackend:
         until it expires. 400 naming ``field`` when the refresh token is unknown, spent, expired,
         of another tenant or of another kind of token."""
         value = require_text(refresh_token, field)
+        return self._refresh(tenant, self.refresh_tokens.get(value, ""), kind=kind, field=field)
+
+    @_locked
+    def refresh_by_access_token(
+        self, tenant: str, access_token: Any, *, kind: str, field: str
+    ) -> AccessToken:
+        """The deprecated refresh: the access token stands for its refresh token, which it spends;
+        otherwise as :meth:`refresh_access_token`."""
+        value = require_text(access_token, field)
+        token = self.access_tokens.get(value)
+        live = token is not None and token.refresh_token in self.refresh_tokens
+        return self._refresh(tenant, value if live else "", kind=kind, field=field)
+
+    def _refresh(self, tenant: str, access_token: str, *, kind: str, field: str) -> AccessToken:
         self.validate_tenant(tenant)
         now = self._now()
-        previous = self.access_tokens.get(self.refresh_tokens.get(value, ""))
+        previous = self.access_tokens.get(access_token)
         if (
             previous is None
             or previous.tenant != tenant
@@ -444,7 +504,7 @@ class CredentialsBackend:
             raise errors.InvalidRefreshToken(details=[errors.FieldProblem(field, "invalid_value", message)])
         if kind == CUSTOMER:
             self._customer_of(previous)
-        del self.refresh_tokens[value]
+        del self.refresh_tokens[previous.refresh_token or ""]
         settings = self.settings
         lifetime = settings.customer_token_lifetime if kind == CUSTOMER else settings.anonymous_token_lifetime
         return self._issue_access_token(
@@ -469,6 +529,13 @@ class CredentialsBackend:
         self._forget_access_tokens(
             lambda token: token.session_id == target.session_id and token.customer_id == target.customer_id
         )
+
+    @_locked
+    def validate_token(self, access_token: AccessToken) -> tuple[int, Customer]:
+        """What validateauthtoken tells of a live customer token: the seconds it has left, and
+        its customer."""
+        seconds_left = max(0, round(access_token.expires_at - self._now()))
+        return seconds_left, self._customer_of(access_token)
 
     @_locked
     def profile(self, access_token: AccessToken) -> Customer | None:
@@ -559,6 +626,7 @@ class CredentialsBackend:
         self._check_password_policy(password, "password")
         customer = state.customers[email_token.customer_id]
         customer.password_hash = hash_password(password, self.token_source.salt())
+        customer.initial_password = False
         self._spend_email_token(state, email_token.value)
         self._revoke_customer_tokens(tenant, customer.id)
 
@@ -572,6 +640,7 @@ class CredentialsBackend:
             raise errors.WrongCurrentPassword()
         self._check_password_policy(new_password, "newPassword")
         customer.password_hash = hash_password(new_password, self.token_source.salt())
+        customer.initial_password = False
 
     @_locked
     def request_email_change(
@@ -592,11 +661,9 @@ class CredentialsBackend:
                 "syncContactEmail", "invalid_type", "'syncContactEmail' must be a boolean."
             )
         customer = self._customer_of(access_token)
-        if email.casefold() != customer.email.casefold() or not verify_password(
-            password, customer.password_hash
-        ):
+        if not same_email(email, customer.email) or not verify_password(password, customer.password_hash):
             raise errors.InvalidCredentials()
-        if new_email.casefold() == customer.email.casefold():
+        if same_email(new_email, customer.email):
             raise errors.SameEmail(
                 details=[errors.FieldProblem("newEmail", "same_value", errors.SameEmail.default_message)]
             )
@@ -617,11 +684,12 @@ class CredentialsBackend:
         customer = state.customers[email_token.customer_id]
         new_email = email_token.new_email or ""
         self._ensure_email_free(tenant, new_email, customer.id)
-        del state.customer_ids_by_email[customer.email.casefold()]
-        state.customer_ids_by_email[new_email.casefold()] = customer.id
+        del state.customer_ids_by_email[email_key(customer.email)]
+        state.customer_ids_by_email[email_key(new_email)] = customer.id
         customer.email = new_email
         if email_token.sync_contact_email:
             customer.contact_email = new_email
+        customer.version += 1
         return customer
 
     def _ensure_email_free(self, tenant: str, email: str, customer_id: str) -> None:

@@ -39,6 +39,7 @@ def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
         seed=arguments.seed,
         fake_customers=arguments.fake_customers,
         password_min_length=arguments.password_min_length,
+        strict_tenants=arguments.strict_tenants,
         password_reset_token_lifetime=arguments.reset_token_lifetime,
         email_change_token_lifetime=arguments.email_change_token_lifetime,
         password_reset_link=arguments.reset_link,
@@ -70,6 +71,12 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         help="add N Faker customers to each tenant",
     )
     group.add_argument("--password-min-length", type=int, default=defaults.password_min_length)
+    group.add_argument(
+        "--strict-tenants",
+        action="store_true",
+        help="answer tenants not in the fixtures with the contract's tenant error (400) "
+        "instead of serving them empty",
+    )
     group.add_argument(
         "--reset-token-lifetime",
         type=int,
@@ -125,6 +132,8 @@ def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
         more = len(state.customers) - 5
         suffix = f", +{more} more" if more > 0 else ""
         lines.append(f"  tenant {name}: {len(state.customers)} customers ({emails}{suffix})")
+    if app.settings.strict_tenants:
+        lines.append(f"  strict tenants: only {', '.join(backend.known_tenants)}; others answer 400")
     first_tenant = next(iter(backend.tenants), "demo")  # the first of the fixtures file
     lines += [
         f"  anonymous:   GET {url}/customerlogin/auth/anonymous/login?tenant={first_tenant}&client_id=any",

@@ -139,14 +139,13 @@ class BodyRule:
             strict_validation=False,
             uri_parser=self.uri_parser,
         )
-        if not int(header(scope, b"content-length") or 0):
-            default = self.schema.get("default")
-            if default is None and self.required:
-                raise BadRequestProblem("RequestBody is required")
-            if default is not None:
-                body = copy.deepcopy(default)
-                connexion_compat.validate_body(validator, body)
-                return body
+        default = self.schema.get("default")
+        if default is not None and not int(header(scope, b"content-length") or 0):
+            body = copy.deepcopy(default)
+            connexion_compat.validate_body(validator, body)
+            return body
+        # Otherwise the body is read (a chunked one has no Content-Length) and the validator
+        # says what an empty one is, as on the other engine.
 
         async def stream() -> t.AsyncGenerator[bytes, None]:
             more_body = True

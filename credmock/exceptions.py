@@ -84,6 +84,13 @@ class EmailAlreadyUsed(ApiError):
     error_type = "email_already_used"
 
 
+class DuplicateAccount(EmailAlreadyUsed):
+    """A new account for an email that already has one: the reference's 409."""
+
+    status = 409
+    error_type = "conflict_resource"
+
+
 class SameEmail(ApiError):
     error_type = "validation_violation"
     default_message = "The new email must differ from the current login email."

@@ -56,6 +56,8 @@ def from_problem(problem: HTTPException) -> errors.ApiError | errors.AccessToken
     error_class = _PROBLEM_ERRORS.get(status)
     if error_class is errors.InvalidAccessToken:
         return errors.InvalidAccessToken()
+    if error_class is errors.NotFound:  # one answer for every unknown path, whichever router saw it
+        return errors.NotFound()
     if error_class is not None:
         return error_class(detail if isinstance(detail, str) and detail else None)  # type: ignore[call-arg]
     if status >= 500:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from credmock import exceptions as errors
+from credmock.models import PROFILE_FIELDS, CustomerProfile
 
 
 class FixtureError(ValueError):
@@ -22,6 +27,33 @@ class CustomerSeed:
     last_name: str = ""
     contact_email: str | None = None
     id: str | None = None
+    profile: CustomerProfile = field(default_factory=CustomerProfile)
+    initial_password: bool = False
+
+
+# The keys each level of a fixtures file may have; any other is a typo, named at load.
+DOCUMENT_KEYS = ("tenants",)
+TENANT_KEYS = ("customers",)
+CUSTOMER_KEYS = (
+    "id",
+    "email",
+    "password",
+    "firstName",
+    "lastName",
+    "contactEmail",
+    "initialPassword",
+    *PROFILE_FIELDS,
+)
+
+
+def check_keys(where: str, entry: dict[Any, Any], known: Iterable[str]) -> None:
+    """A fixtures error naming the first key of ``entry`` not in ``known``, and the likely one."""
+    known = tuple(known)
+    for key in entry:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+            raise FixtureError(f"{where}: unknown key {str(key)!r} ({hint})")
 
 
 def load_fixtures(path: Path) -> tuple[list[str], list[CustomerSeed]]:
@@ -38,11 +70,15 @@ def load_fixtures(path: Path) -> tuple[list[str], list[CustomerSeed]]:
         raise FixtureError(f"{path}: cannot read fixtures: {error}") from None
     except yaml.YAMLError as error:
         raise FixtureError(f"{path}: cannot read fixtures: {_yaml_problem(error)}") from None
+    if isinstance(document, dict):
+        check_keys(f"{path}", document, DOCUMENT_KEYS)
     tenants = document.get("tenants") if isinstance(document, dict) else None
     if not isinstance(tenants, dict):
         raise FixtureError(f"{path}: expected a mapping 'tenants: {{name: {{customers: [...]}}}}'")
     seeds: list[CustomerSeed] = []
     for tenant, content in tenants.items():
+        if isinstance(content, dict):
+            check_keys(f"{path}: tenants.{tenant}", content, TENANT_KEYS)
         customers = (content or {}).get("customers", []) if isinstance(content, dict) else None
         if not isinstance(customers, list):
             raise FixtureError(f"{path}: tenant {tenant!r}: 'customers' must be a list")
@@ -63,9 +99,17 @@ def _customer_seed(path: Path, tenant: str, index: int, entry: Any) -> CustomerS
     where = f"{path}: tenants.{tenant}.customers[{index}]"
     if not isinstance(entry, dict):
         raise FixtureError(f"{where}: expected a mapping")
+    check_keys(where, entry, CUSTOMER_KEYS)
     for required in ("email", "password"):
         if not isinstance(entry.get(required), str) or not entry[required]:
             raise FixtureError(f"{where}: '{required}' is required")
+    initial_password = entry.get("initialPassword", False)
+    if not isinstance(initial_password, bool):
+        raise FixtureError(f"{where}: 'initialPassword' must be true or false")
+    try:
+        profile = CustomerProfile.from_details(entry)
+    except errors.ApiError as error:
+        raise FixtureError(f"{where}: {error.message}") from None
     return CustomerSeed(
         tenant=tenant,
         email=entry["email"],
@@ -74,6 +118,8 @@ def _customer_seed(path: Path, tenant: str, index: int, entry: Any) -> CustomerS
         last_name=str(entry.get("lastName", "")),
         contact_email=entry.get("contactEmail"),
         id=str(entry["id"]) if entry.get("id") is not None else None,
+        profile=profile,
+        initial_password=initial_password,
     )
 
 

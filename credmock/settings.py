@@ -35,6 +35,8 @@ class Settings:
     email_change_token_lifetime: int = 3600
     default_customer_scopes: tuple[str, ...] = DEFAULT_CUSTOMER_SCOPES
     password_min_length: int = 6
+    # Refuse tenants not in the fixtures with the contract's tenant error (else: logged, served empty).
+    strict_tenants: bool = False
 
     outbox_capacity: int = 10_000
     password_reset_link: str = "http://localhost:3000/reset-password?tenant={tenant}&token={token}"

@@ -7,7 +7,7 @@ from typing import Any
 
 from credmock import exceptions as errors
 from credmock.backend import CredentialsBackend, iso_time
-from credmock.models import ANONYMOUS, AccessToken
+from credmock.models import ANONYMOUS, AccessToken, CustomerProfile
 
 Body = dict[str, Any]
 
@@ -60,6 +60,8 @@ def create_customer(backend: CredentialsBackend, tenant: str, body: Body) -> tup
         first_name=body.get("firstName", ""),
         last_name=body.get("lastName", ""),
         contact_email=body.get("contactEmail"),
+        profile=CustomerProfile.from_details(body),
+        initial_password=body.get("initialPassword", False),
     )
     return {"id": customer.id}, 201
 

@@ -1,6 +1,6 @@
 """The Emporix endpoints a storefront calls around the credential flows (spec/storefront.yaml):
-anonymous token, signup, login, token refresh, logout, profile. Read the request, call the
-domain, answer with the real service's field names.
+anonymous token, signup, login, token refresh and validation, logout, profile. Read the
+request, call the domain, answer with the real service's field names.
 
 The tokens are the backend's own, so the credential operations accept them.
 """
@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from credmock.backend import CredentialsBackend
-from credmock.models import ANONYMOUS, CUSTOMER, AccessToken
+from credmock.models import ANONYMOUS, CUSTOMER, DEFAULT_SITE, AccessToken, CustomerProfile
 
 NO_CONTENT = (None, 204)
 Body = dict[str, Any]
@@ -23,6 +23,7 @@ ANONYMOUS_PROFILE = {
     "customerNumber": "00000000",
     "firstName": "Anonymous",
     "lastName": "Anonymous",
+    "preferredSite": DEFAULT_SITE,
     "accounts": [],
 }
 
@@ -75,15 +76,26 @@ def anonymous_login(backend: CredentialsBackend, tenant: str, client_id: str) ->
 
 
 def anonymous_refresh(
-    backend: CredentialsBackend, tenant: str, refresh_token: str, client_id: str
+    backend: CredentialsBackend,
+    tenant: str,
+    client_id: str,
+    refresh_token: str | None = None,
+    anonymous_token: str | None = None,
 ) -> tuple[dict[str, Any], int]:
-    """GET /customerlogin/auth/anonymous/refresh: a new anonymous token, the same session."""
-    token = backend.refresh_access_token(tenant, refresh_token, kind=ANONYMOUS, field="refresh_token")
+    """GET /customerlogin/auth/anonymous/refresh: a new anonymous token, the same session; by
+    ``refresh_token``, or by the deprecated ``anonymous_token`` (the access token) without one."""
+    if refresh_token is None and anonymous_token is not None:
+        token = backend.refresh_by_access_token(
+            tenant, anonymous_token, kind=ANONYMOUS, field="anonymous_token"
+        )
+    else:
+        token = backend.refresh_access_token(tenant, refresh_token, kind=ANONYMOUS, field="refresh_token")
     return anonymous_token_body(backend, token), 200
 
 
 def signup(backend: CredentialsBackend, tenant: str, body: Body) -> tuple[dict[str, str], int]:
-    """POST /customer/{tenant}/signup: a new customer; ``signup`` holds separate login credentials."""
+    """POST /customer/{tenant}/signup: a new customer with the profile of ``customerDetails``;
+    ``signup`` holds separate login credentials."""
     details = body.get("customerDetails") or {}
     credentials = body.get("signup") or {}
     customer = backend.signup(
@@ -95,15 +107,23 @@ def signup(backend: CredentialsBackend, tenant: str, body: Body) -> tuple[dict[s
         first_name=details.get("firstName", ""),
         last_name=details.get("lastName", ""),
         contact_email=details.get("contactEmail"),
+        profile=CustomerProfile.from_details(details, "customerDetails."),
     )
     return {"id": customer.id}, 201
 
 
 def login(backend: CredentialsBackend, tenant: str, body: Body) -> tuple[dict[str, Any], int]:
-    """POST /customer/{tenant}/login: a customer token and its SaaS token."""
+    """POST /customer/{tenant}/login: a customer token and its SaaS token; ``initialPassword``
+    tells whether the password is still the one an employee set."""
     token = backend.login(tenant, body.get("email"), body.get("password"))
+    customer = backend.profile(token)
     saas = saas_token(token)
-    return {**customer_token_body(backend, token), "saas_token": saas, "saasToken": saas}, 200
+    return {
+        **customer_token_body(backend, token),
+        "saas_token": saas,
+        "saasToken": saas,
+        "initialPassword": bool(customer and customer.initial_password),
+    }, 200
 
 
 def refresh_customer_token(
@@ -112,6 +132,21 @@ def refresh_customer_token(
     """GET /customer/{tenant}/refreshauthtoken: a new customer token for the same session."""
     token = backend.refresh_access_token(tenant, refreshToken, kind=CUSTOMER, field="refreshToken")
     return customer_token_body(backend, token), 200
+
+
+def validate_token(
+    backend: CredentialsBackend, tenant: str, token_info: dict[str, Any]
+) -> tuple[dict[str, Any], int]:
+    """GET /customer/{tenant}/validateauthtoken: what the customer token is, while it is valid."""
+    token = token_info["access_token"]
+    seconds_left, customer = backend.validate_token(token)
+    return {
+        "token_type": "Bearer",
+        "expires_in": seconds_left,
+        "scope": token.scope,
+        "sessionId": token.session_id,
+        "email": customer.email,
+    }, 200
 
 
 def logout(
@@ -136,6 +171,7 @@ OPERATIONS = {
     "POST-customer-create-customer-account": signup,
     "POST-customer-authenticate-customer": login,
     "GET-customer-refresh-authtoken": refresh_customer_token,
+    "GET-customer-validate-token": validate_token,
     "GET-customer-logout-customer": logout,
     "GET-customer-retrieve-customer-profile": get_profile,
 }

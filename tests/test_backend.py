@@ -462,7 +462,7 @@ def test_fixture_with_duplicate_email_is_rejected_naming_file(tmp_path):
     with pytest.raises(FixtureError) as raised:
         make_backend(fixtures_path=fixtures)
     assert str(raised.value).startswith(f"{fixtures}: tenant 'shop', customer 'A@Example.com': ")
-    assert "already used" in str(raised.value)
+    assert "Duplicate account" in str(raised.value)
 
 
 def test_reset_returns_to_fixtures(backend):

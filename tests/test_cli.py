@@ -100,7 +100,7 @@ def test_serve_fake_customers_adds_n_per_tenant(seeded_runs):
             "tenants:\n  demo:\n    customers:\n"
             "      - {email: a@example.com, password: secret-1}\n"
             "      - {email: A@example.com, password: secret-2}\n",
-            "already used",
+            "Duplicate account",
         ),
         ("tenants:\n  Demo Shop:\n    customers: []\n", "not a valid tenant name"),
     ],

@@ -86,15 +86,19 @@ def test_anonymous_login_bad_query_is_400(client, params):
 # GET /customerlogin/auth/anonymous/refresh ----------------------------------------------------
 
 
-def refresh_anonymous(client: ContractClient, refresh_token: str, tenant: str = TENANT):
-    return client.get(
-        ANONYMOUS_REFRESH, params={"tenant": tenant, "refresh_token": refresh_token, "client_id": "key"}
-    )
+def refresh_anonymous(client: ContractClient, token: str, tenant: str = TENANT, by: str = "refresh_token"):
+    """The anonymous refresh by ``refresh_token``, or by the deprecated ``anonymous_token``."""
+    return client.get(ANONYMOUS_REFRESH, params={"tenant": tenant, by: token, "client_id": "key"})
 
 
-def test_anonymous_refresh_keeps_the_session_with_a_new_working_token(client):
+# The token each refresh parameter takes, from an anonymous token response.
+REFRESHED_BY = {"refresh_token": "refresh_token", "anonymous_token": "access_token"}
+
+
+@pytest.mark.parametrize("by", REFRESHED_BY)
+def test_anonymous_refresh_keeps_the_session_with_a_new_working_token(client, by):
     first = anonymous_login(client)
-    response = refresh_anonymous(client, first["refresh_token"])
+    response = refresh_anonymous(client, first[REFRESHED_BY[by]], by=by)
     assert response.status_code == 200
     second = response.json()
     assert second["sessionId"] == first["sessionId"]
@@ -103,11 +107,12 @@ def test_anonymous_refresh_keeps_the_session_with_a_new_working_token(client):
     assert profile(client, second["access_token"])["firstName"] == "Anonymous"
 
 
-def test_anonymous_refresh_works_after_the_access_token_expired(client):
+@pytest.mark.parametrize("by", REFRESHED_BY)
+def test_anonymous_refresh_works_after_the_access_token_expired(client, by):
     first = anonymous_login(client)
     client.advance_clock(3600)
     assert client.get("/customer/demo/me", headers=bearer(first["access_token"])).status_code == 401
-    response = refresh_anonymous(client, first["refresh_token"])
+    response = refresh_anonymous(client, first[REFRESHED_BY[by]], by=by)
     assert response.status_code == 200
     assert profile(client, response.json()["access_token"])["id"] == "00000000"
 
@@ -137,7 +142,37 @@ def test_anonymous_refresh_other_tenant_is_400(client):
 
 
 def test_anonymous_refresh_without_refresh_token_is_400(client):
-    error_body(client.get(ANONYMOUS_REFRESH, params={"tenant": "demo", "client_id": "key"}), 400)
+    body = error_body(client.get(ANONYMOUS_REFRESH, params={"tenant": "demo", "client_id": "key"}), 400)
+    assert error_fields(body) == ["refresh_token"]
+
+
+def test_anonymous_refresh_by_anonymous_token_spends_its_refresh_token(client):
+    first = anonymous_login(client)
+    assert refresh_anonymous(client, first["access_token"], by="anonymous_token").status_code == 200
+    assert error_body(refresh_anonymous(client, first["refresh_token"]), 400)["type"] == "invalid_token"
+    body = error_body(refresh_anonymous(client, first["access_token"], by="anonymous_token"), 400)
+    assert error_fields(body) == ["anonymous_token"]
+
+
+@pytest.mark.parametrize("token", ["no-such-token", "customer"], ids=["unknown", "customer-token"])
+def test_anonymous_refresh_by_anonymous_token_not_an_anonymous_token_is_400(client, token):
+    if token == "customer":
+        token = login(client, **credentials(ALICE))["access_token"]
+    body = error_body(refresh_anonymous(client, token, by="anonymous_token"), 400)
+    assert (body["type"], error_fields(body)) == ("invalid_token", ["anonymous_token"])
+
+
+def test_anonymous_refresh_with_both_parameters_uses_the_refresh_token(client):
+    first, other = anonymous_login(client), anonymous_login(client)
+    params = {
+        "tenant": TENANT,
+        "client_id": "key",
+        "refresh_token": first["refresh_token"],
+        "anonymous_token": other["access_token"],
+    }
+    response = client.get(ANONYMOUS_REFRESH, params=params)
+    assert response.status_code == 200
+    assert response.json()["sessionId"] == first["sessionId"]
 
 
 # POST /customer/{tenant}/signup ---------------------------------------------------------------
@@ -181,9 +216,36 @@ def test_signup_separate_credentials_log_in_and_email_is_the_contact(client):
     assert me["contactEmail"] == "frank@example.com"
 
 
-def test_signup_email_already_used_is_400(client):
-    body = error_body(signup(client, {"email": ALICE["email"].upper(), "password": "another-pass"}), 400)
-    assert body["type"] == "email_already_used"
+def test_signup_with_existing_email_answers_409_conflict_resource(client):
+    response = signup(client, {"email": ALICE["email"], "password": "another-pass"})
+    assert response.status_code == 409
+    assert response.json() == {
+        "status": 409,
+        "type": "conflict_resource",
+        "message": f"Duplicate account '{ALICE['email']}' for tenant 'demo'.",
+    }
+
+
+def test_signup_with_existing_email_in_another_case_answers_409(client):
+    body = error_body(signup(client, {"email": "Alice@EXAMPLE.com", "password": "another-pass"}), 409)
+    assert body["type"] == "conflict_resource"
+
+
+def test_signup_with_existing_separate_login_email_answers_409_naming_it(client):
+    body = {
+        "email": "new.contact@example.com",
+        "password": "another-pass",
+        "signup": {"email": BOB["email"], "password": "another-pass"},
+    }
+    assert (
+        error_body(signup(client, body), 409)["message"]
+        == f"Duplicate account '{BOB['email']}' for tenant 'demo'."
+    )
+
+
+def test_signup_with_existing_email_leaves_the_account_as_it_was(client):
+    assert signup(client, {"email": ALICE["email"], "password": "another-pass"}).status_code == 409
+    assert login(client, **credentials(ALICE))["access_token"]
 
 
 def test_signup_password_too_short_is_400(client):
@@ -354,6 +416,53 @@ def test_refresh_customer_token_without_token_is_401(client):
     assert response.status_code == 401
 
 
+# GET /customer/{tenant}/validateauthtoken ------------------------------------------------------
+
+
+def validate(client: ContractClient, token: str, tenant: str = TENANT):
+    return client.get(f"/customer/{tenant}/validateauthtoken", headers=bearer(token))
+
+
+def test_validate_token_tells_the_customer_session_and_time_left(client):
+    session = login(client, **credentials(ALICE))
+    client.advance_clock(100)
+    response = validate(client, session["access_token"])
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "Bearer"
+    assert body["email"] == ALICE["email"]
+    assert body["sessionId"] == session["session_id"]
+    assert body["expires_in"] == session["expires_in"] - 100
+    assert body["scope"].split()[-1] == "tenant=demo"
+    assert "customer.customerprofile_edit" in body["scope"].split()
+
+
+@pytest.mark.parametrize("ending", ["expired", "logged-out"])
+def test_validate_token_no_longer_valid_is_401(client, ending):
+    token = login(client, **credentials(ALICE))["access_token"]
+    if ending == "expired":
+        client.advance_clock(2591999)
+    else:
+        assert logout(client, token, token).status_code == 204
+    response = validate(client, token)
+    assert response.status_code == 401
+    assert "fault" in response.json()
+
+
+def test_validate_token_unknown_or_missing_token_is_401(client):
+    assert validate(client, "no-such-token").json()["fault"]["faultstring"] == "Invalid access token"
+    assert client.get("/customer/demo/validateauthtoken").status_code == 401
+
+
+def test_validate_token_anonymous_token_is_403(client):
+    error_body(validate(client, anonymous_login(client)["access_token"]), 403)
+
+
+def test_validate_token_of_another_tenant_is_403(client):
+    token = login(client, **credentials(DAVE_OF_ACME), tenant="acme")["access_token"]
+    error_body(validate(client, token), 403)
+
+
 # GET /customer/{tenant}/logout ----------------------------------------------------------------
 
 
@@ -415,7 +524,11 @@ def test_get_profile_shows_the_customer(client):
         "firstName": "Bob",
         "lastName": "Berg",
         "contactEmail": "bob.berg@example.org",
+        "preferredSite": "main",
         "accounts": [{"id": BOB["email"]}],
+        "businessModel": "B2C",
+        "mixins": {},
+        "metadata": {"mixins": {}, "version": 1},
     }
 
 

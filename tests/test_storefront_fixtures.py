@@ -1,0 +1,84 @@
+"""The fixtures file: a misspelt key stops the start with one line naming it and where it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from credmock.seeding import FixtureError, load_fixtures
+from tests.test_cli import serve_and_fail
+
+VALID_CUSTOMER = "{email: a@example.com, password: secret-1}"
+MISSPELT_CUSTOMER = "{email: a@example.com, password: secret-1, fristName: Al}"
+
+
+@pytest.mark.parametrize(
+    ("content", "where", "message"),
+    [
+        (
+            f"tenants:\n  demo:\n    customer:\n      - {VALID_CUSTOMER}\n",
+            "tenants.demo",
+            "unknown key 'customer' (did you mean 'customers'?)",
+        ),
+        (
+            f"tenants:\n  demo:\n    customers:\n      - {MISSPELT_CUSTOMER}\n",
+            "tenants.demo.customers[0]",
+            "unknown key 'fristName' (did you mean 'firstName'?)",
+        ),
+        (
+            f"tenant:\n  demo:\n    customers:\n      - {VALID_CUSTOMER}\n",
+            "",
+            "unknown key 'tenant' (did you mean 'tenants'?)",
+        ),
+        (
+            "tenants:\n  demo:\n    customers:\n"
+            f"      - {VALID_CUSTOMER}\n"
+            "      - {email: b@example.com, password: secret-2, shoeSize: 44}\n",
+            "tenants.demo.customers[1]",
+            "unknown key 'shoeSize' (known keys: id, email, password, firstName,",
+        ),
+    ],
+    ids=["customer", "fristName", "tenant", "no-close-match"],
+)
+def test_misspelt_fixture_key_is_named(tmp_path: Path, content: str, where: str, message: str):
+    path = tmp_path / "customers.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(FixtureError) as raised:
+        load_fixtures(path)
+    location = f"{path}: {where}: " if where else f"{path}: "
+    assert str(raised.value).startswith(location + message)
+
+
+def test_misspelt_fixture_key_stops_serve_in_one_line(tmp_path: Path):
+    path = tmp_path / "customers.yaml"
+    path.write_text(f"tenants:\n  demo:\n    customers:\n      - {MISSPELT_CUSTOMER}\n", encoding="utf-8")
+    result = serve_and_fail("--fixtures", str(path))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line == (
+        f"credmock: {path}: tenants.demo.customers[0]: unknown key 'fristName' (did you mean 'firstName'?)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("customer", "message"),
+    [
+        (
+            "{email: a@example.com, password: secret-1, initialPassword: yes please}",
+            "'initialPassword' must be",
+        ),
+        (
+            "{email: a@example.com, password: secret-1, preferredCurrency: EURO}",
+            "'preferredCurrency' must be",
+        ),
+        ("{email: a@example.com, password: secret-1, b2b: acme}", "'b2b' must be an object"),
+    ],
+    ids=["initial-password", "currency", "b2b"],
+)
+def test_fixture_profile_field_of_the_wrong_type_is_named(tmp_path: Path, customer: str, message: str):
+    path = tmp_path / "customers.yaml"
+    path.write_text(f"tenants:\n  demo:\n    customers:\n      - {customer}\n", encoding="utf-8")
+    with pytest.raises(FixtureError) as raised:
+        load_fixtures(path)
+    assert str(raised.value).startswith(f"{path}: tenants.demo.customers[0]: {message}")
