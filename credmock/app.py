@@ -24,6 +24,7 @@ from credmock.backend import CredentialsBackend
 from credmock.compiled import CompiledOperationsMiddleware
 from credmock.docs_ui import DocsEntry, DocsPaths, middlewares
 from credmock.handlers import credentials, mock_api, storefront
+from credmock.inspection import Inspection
 from credmock.request_head import RequestHeadMiddleware
 from credmock.security import name_security_schemes, security_map
 from credmock.settings import Settings
@@ -128,10 +129,17 @@ class CredmockApp:
 
     backend: CredentialsBackend
     settings: Settings
+    inspection: Inspection  # request journal and faults
     docs: list[DocsEntry]  # the Swagger UI of each API, in the order added
 
     def reset(self) -> None:
         self.backend.reset()
+        self.inspection.reset()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            connexion_compat.keep_server_send(scope, send)  # an injected fault may reset the connection
+        await super().__call__(scope, receive, send)  # type: ignore[misc]
 
 
 class CredmockFlaskApp(CredmockApp, connexion.FlaskApp):
@@ -182,9 +190,11 @@ def create_app(
     app = engine(__name__, validator_map=validator_map(settings.max_body_bytes), middlewares=middlewares())
     app.settings = settings
     app.backend = backend
+    contract_operations = {**credentials.OPERATIONS, **storefront.OPERATIONS}
+    app.inspection = Inspection.from_settings(settings, contract_operations)
     apis: list[tuple[str, Mapping[str, Callable[..., Any]]]] = [
-        (CONTRACT_SPEC, {**credentials.OPERATIONS, **storefront.OPERATIONS}),
-        (MOCK_API_SPEC, mock_api.OPERATIONS),
+        (CONTRACT_SPEC, contract_operations),
+        (MOCK_API_SPEC, mock_api.operations(app.inspection)),
     ]
     docs = DocsPaths()
     allowed_methods = http_errors.AllowedMethods()
@@ -202,6 +212,8 @@ def create_app(
     app.docs = docs.entries
     http_errors.install(app, allowed_methods)
     app.add_middleware(RequestHeadMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
+    # Before the compiled operations (faults come first) and before CORS (it sees every answer).
+    app.inspection.install(app)
     if compile_operations and engine is CredmockAsyncApp:
         app.add_middleware(CompiledOperationsMiddleware, position=MiddlewarePosition.BEFORE_SECURITY)
     cors.install(app, settings.cors_origins, settings.control_token)

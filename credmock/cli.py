@@ -32,6 +32,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def parse_latency(text: str) -> tuple[float, float]:
+    """``MIN-MAX`` or ``MS`` milliseconds, for ``--latency``."""
+    low, _, high = text.partition("-")
+    try:
+        bounds = (float(low), float(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not MIN-MAX milliseconds, e.g. 200-800") from None
+    if not 0 <= bounds[0] <= bounds[1] <= 600_000:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 <= MIN <= MAX <= 600000 milliseconds")
+    return bounds
+
+
 def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
     fixtures = None if arguments.no_fixtures else (arguments.fixtures or Settings().fixtures_path)
     return Settings(
@@ -49,6 +61,12 @@ def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
         engine=arguments.engine,
         max_body_bytes=arguments.max_body_size,
         cors_origins=tuple(arguments.cors_origin or Settings.cors_origins),
+        log_format=arguments.log_format,
+        quiet=arguments.quiet,
+        journal_size=arguments.journal_size,
+        smtp_url=arguments.smtp_url,
+        mail_from=arguments.mail_from,
+        latency_ms=arguments.latency,
     )
 
 
@@ -122,6 +140,32 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         help="browser origin allowed to call the mock, e.g. http://localhost:3000 (repeatable; "
         "default: any origin, echoed with credentials allowed)",
     )
+    group.add_argument(
+        "--journal-size",
+        type=int,
+        default=defaults.journal_size,
+        metavar="N",
+        help=f"requests kept for GET /_mock/requests (default: {defaults.journal_size}; 0: none)",
+    )
+    group.add_argument(
+        "--latency",
+        type=parse_latency,
+        metavar="MIN-MAX",
+        help="delay every contract request by MIN to MAX milliseconds (e.g. 200-800), "
+        "for a frontend that must show its spinner",
+    )
+    group.add_argument(
+        "--smtp-url",
+        metavar="URL",
+        help="also deliver every email to this SMTP server: smtp://HOST:PORT (e.g. Mailpit's "
+        "smtp://127.0.0.1:1025), smtps://HOST:PORT for TLS, smtp://USER:PASSWORD@HOST:PORT to log in",
+    )
+    group.add_argument(
+        "--mail-from",
+        default=defaults.mail_from,
+        metavar="ADDRESS",
+        help=f"From of the delivered emails (default: {defaults.mail_from})",
+    )
 
 
 def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
@@ -137,13 +181,18 @@ def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
     first_tenant = next(iter(backend.tenants), "demo")  # the first of the fixtures file
     lines += [
         f"  anonymous:   GET {url}/customerlogin/auth/anonymous/login?tenant={first_tenant}&client_id=any",
+        f"  inbox:       {url}/_mock/inbox  (the emails in a web page)",
         f"  outbox:      {url}/_mock/outbox  (newest: {url}/_mock/outbox/latest)",
         f"  tokens:      POST {url}/_mock/tokens",
         f"  reset state: POST {url}/_mock/reset",
+        f"  requests:    {url}/_mock/requests  (faults: {url}/_mock/faults)",
     ]
     for number, docs in enumerate(app.docs):
         label = "  docs UI:     " if number == 0 else " " * 15
         lines.append(f"{label}{url}{docs.ui_path}  ({docs.title})")
+    delivery = backend.outbox.delivery
+    if delivery is not None:
+        lines.append(f"  SMTP:        every email also goes to {delivery.server}, from {delivery.sender}")
     origins = app.settings.cors_origins
     lines.append(f"  CORS:        {'any origin' if '*' in origins else ', '.join(origins) or 'none'}")
     return "\n".join(lines)
@@ -206,7 +255,8 @@ def serve(arguments: argparse.Namespace) -> int:
 def uvicorn_config(app, arguments: argparse.Namespace):  # -> uvicorn.Config
     import uvicorn
 
-    return uvicorn.Config(app, log_level=arguments.log_level, access_log=arguments.access_log)
+    # No uvicorn access log: the request log (credmock.request_log) says more, reasons included.
+    return uvicorn.Config(app, log_level=arguments.log_level, access_log=False)
 
 
 def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
@@ -224,7 +274,14 @@ def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
-    parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=Settings.log_format,
+        help="the request log on stdout, one line per request with why each error was answered: "
+        "text for a terminal, json for a log collector (default: text)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no request log")
     parser.add_argument(
         "--control-token",
         metavar="TOKEN",

@@ -1,11 +1,18 @@
-"""The outbox: every email the mock "sends" lands here, newest last, bounded in size."""
+"""The outbox: every email the mock "sends" lands here, newest last, bounded in size; with an
+SMTP server configured, each is also delivered there (in the background, see credmock.smtp)."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from credmock.settings import Settings
+    from credmock.smtp import Delivery, SmtpDelivery
 
 PASSWORD_RESET = "password-reset"
 EMAIL_CHANGE = "email-change"
@@ -23,31 +30,54 @@ class Email:
     link: str
     customer_id: str
     sent_at: float
+    html: str = ""
+    name: str = ""  # the recipient's name, as the customer gave it
+    # Set when the outbox also delivers to an SMTP server: queued, sent or failed (and why).
+    delivery: Delivery | None = field(default=None, compare=False)
 
-    def to_dict(self, format_time: Callable[[float], str]) -> dict[str, str]:
-        return {
+    def to_dict(self, format_time: Callable[[float], str]) -> dict[str, Any]:
+        view: dict[str, Any] = {
             "id": self.id,
             "tenant": self.tenant,
             "to": self.to,
             "kind": self.kind,
             "subject": self.subject,
             "body": self.body,
+            "html": self.html,
             "token": self.token,
             "link": self.link,
             "customerId": self.customer_id,
             "sentAt": format_time(self.sent_at),
         }
+        if self.delivery is not None:
+            view["delivery"] = self.delivery.to_dict(format_time)
+        return view
 
 
 class Outbox:
     """Keeps the newest ``capacity`` emails; older ones fall off so memory stays bounded."""
 
-    def __init__(self, capacity: int = 10_000) -> None:
+    def __init__(self, capacity: int = 10_000, delivery: SmtpDelivery | None = None) -> None:
         self.capacity = capacity
+        self.delivery = delivery
         self._emails: deque[Email] = deque(maxlen=capacity)
         self._lock = threading.Lock()
 
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Outbox:
+        """The outbox of ``settings``: delivering to ``settings.smtp_url`` when set (a bad URL or
+        sender raises ValueError here, at start)."""
+        delivery = None
+        if settings.smtp_url:
+            from credmock.smtp import SmtpDelivery
+
+            delivery = SmtpDelivery(settings.smtp_url, settings.mail_from)
+        return cls(settings.outbox_capacity, delivery)
+
     def send(self, email: Email) -> None:
+        """Keep ``email``; with SMTP, queue it for delivery too (never waits for the server)."""
+        if self.delivery is not None:
+            email = dataclasses.replace(email, delivery=self.delivery.submit(email))
         with self._lock:
             self._emails.append(email)
 

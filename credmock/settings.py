@@ -51,3 +51,14 @@ class Settings:
     control_token: str | None = field(default=None, repr=False)
     # Browser origins allowed to call the mock (scheme://host[:port]); "*": any origin, echoed.
     cors_origins: tuple[str, ...] = ("*",)
+
+    # The request log on stdout: one line per request, "text" or "json"; quiet: no log.
+    log_format: str = "text"
+    quiet: bool = False
+    # The newest requests kept for GET /_mock/requests; 0 keeps none.
+    journal_size: int = 1000
+    # Every email is also delivered to this SMTP server (smtp://host:port or smtps://...).
+    smtp_url: str | None = None
+    mail_from: str = "credmock <no-reply@credmock.localhost>"
+    # Milliseconds of delay, drawn between the two bounds, added to every contract request.
+    latency_ms: tuple[float, float] | None = None

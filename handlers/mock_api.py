@@ -3,10 +3,15 @@ tokens, move the clock, reset. What a test or a person uses to finish a flow."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
+
+from credmock.handlers import inspection as inspection_handlers
 
 from credmock import exceptions as errors
 from credmock.backend import CredentialsBackend, iso_time
+from credmock.inspection import Inspection
 from credmock.models import ANONYMOUS, AccessToken, CustomerProfile
 
 Body = dict[str, Any]
@@ -90,11 +95,6 @@ def advance_clock(backend: CredentialsBackend, body: Body) -> tuple[dict[str, An
     return get_clock(backend)
 
 
-def reset_state(backend: CredentialsBackend) -> tuple[None, int]:
-    backend.reset()
-    return None, 204
-
-
 def get_health(backend: CredentialsBackend) -> tuple[dict[str, Any], int]:
     return {"status": "ok", **backend.counts()}, 200
 
@@ -108,6 +108,17 @@ OPERATIONS = {
     "createAccessToken": create_access_token,
     "getClock": get_clock,
     "advanceClock": advance_clock,
-    "resetState": reset_state,
     "getHealth": get_health,
 }
+
+
+def operations(inspection: Inspection) -> dict[str, Callable[..., Any]]:
+    """Every operation of the mock API, each taking the backend first (as the resolver binds
+    it); those of :mod:`inspection_handlers` get the app's ``inspection`` bound before it."""
+    bound: dict[str, Callable[..., Any]] = dict(OPERATIONS)
+    for operation_id, handler in inspection_handlers.OPERATIONS.items():
+        with_inspection = functools.partial(handler, inspection)
+        with_inspection.__name__ = handler.__name__  # type: ignore[attr-defined]
+        with_inspection.__doc__ = handler.__doc__
+        bound[operation_id] = with_inspection
+    return bound

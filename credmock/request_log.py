@@ -1,0 +1,64 @@
+"""The request log: one line per request on stdout, as text for a terminal or JSON for a log
+collector. A line holds the path, never the query (a control token may travel there) nor a
+header or a body, so no token or password is ever printed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Any, TextIO
+
+from credmock.backend import iso_time
+from credmock.exchanges import Exchange
+
+LOG_FORMATS = ("text", "json")
+
+
+def text_line(exchange: Exchange) -> str:
+    """``12:03:04.567 POST /customer/demo/password/change 401 1.2 ms  token unknown: ...``"""
+    clock = datetime.fromtimestamp(exchange.time).strftime("%H:%M:%S.%f")[:-3]
+    status = "---" if exchange.status is None else str(exchange.status)
+    line = f"{clock} {exchange.method} {exchange.path} {status} {exchange.duration * 1000:.1f} ms"
+    if exchange.reason and (exchange.status is None or exchange.status >= 400 or exchange.fault):
+        line += f"  {exchange.reason}"
+    return line
+
+
+def json_fields(exchange: Exchange) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "time": iso_time(exchange.time),
+        "method": exchange.method,
+        "path": exchange.path,
+        "status": exchange.status,
+        "durationMs": round(exchange.duration * 1000, 3),
+    }
+    for name, value in (
+        ("reason", exchange.reason),
+        ("operationId", exchange.operation_id),
+        ("tenant", exchange.tenant),
+        ("fault", exchange.fault),
+    ):
+        if value is not None:
+            fields[name] = value
+    return fields
+
+
+def json_line(exchange: Exchange) -> str:
+    return json.dumps(json_fields(exchange), ensure_ascii=False)
+
+
+class RequestLog:
+    """Writes one line per exchange to ``stream`` (stdout, looked up at each write so a test's
+    capture sees it), flushed so a terminal or a pipe sees each request as it happens."""
+
+    def __init__(self, log_format: str = "text", stream: TextIO | None = None) -> None:
+        if log_format not in LOG_FORMATS:
+            raise ValueError(f"unknown log format {log_format!r}: choose one of {', '.join(LOG_FORMATS)}")
+        self.format_line = text_line if log_format == "text" else json_line
+        self.stream = stream
+
+    def __call__(self, exchange: Exchange) -> None:
+        stream = self.stream or sys.stdout
+        stream.write(self.format_line(exchange) + "\n")
+        stream.flush()
