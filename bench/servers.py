@@ -38,6 +38,7 @@ CREDMOCK = str(Path(sys.executable).with_name("credmock"))
 CREDMOCK_VARIANTS: dict[str, tuple[str, ...]] = {
     "credmock": (),
     "credmock-flask": ("--engine", "flask"),
+    "credmock-quiet": ("--quiet", "--journal-size", "0"),  # without the request log and journal
 }
 
 
@@ -82,6 +83,11 @@ def prism_target() -> Target | None:
 def ceiling_target() -> Target:
     command = (sys.executable, str(BENCH_DIR / "ceiling.py"), "{port}")
     return Target("ceiling", "ceiling (Starlette + uvloop)", command, stateful=False)
+
+
+def uncompiled_target() -> Target:
+    command = (sys.executable, str(BENCH_DIR / "uncompiled.py"), "{port}")
+    return Target("uncompiled", "credmock, Connexion's per-request path", command, stateful=True)
 
 
 def wiremock_jar() -> Path | None:

@@ -21,7 +21,7 @@ from connexion.resolver import Resolver
 from credmock import connexion_compat, cors, http_errors
 from credmock import exceptions as errors
 from credmock.backend import CredentialsBackend
-from credmock.compiled import CompiledOperationsMiddleware
+from credmock.compiled import CompiledOperations, CompiledOperationsMiddleware, RouteAheadMiddleware
 from credmock.docs_ui import DocsEntry, DocsPaths, middlewares
 from credmock.handlers import credentials, mock_api, storefront
 from credmock.inspection import Inspection
@@ -215,6 +215,13 @@ def create_app(
     # Before the compiled operations (faults come first) and before CORS (it sees every answer).
     app.inspection.install(app)
     if compile_operations and engine is CredmockAsyncApp:
-        app.add_middleware(CompiledOperationsMiddleware, position=MiddlewarePosition.BEFORE_SECURITY)
+        compiled = CompiledOperations()
+        # After the faults; and routed ahead of Connexion's router, once the path is settled.
+        app.add_middleware(
+            CompiledOperationsMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, operations=compiled
+        )
+        app.add_middleware(
+            RouteAheadMiddleware, position=MiddlewarePosition.BEFORE_ROUTING, operations=compiled
+        )
     cors.install(app, settings.cors_origins, settings.control_token)
     return app

@@ -53,6 +53,9 @@ PRIVATE_MEMBERS: tuple[PrivateMember, ...] = (
         AbstractRequestBodyValidator, "_parse", "a request body parsed once, without replaying it"
     ),
     PrivateMember(AbstractRequestBodyValidator, "_validate", "a parsed request body checked"),
+    PrivateMember(
+        AbstractRequestBodyValidator, "_insert_messages", "a decoded body replayed to the handler"
+    ),
     PrivateMember(JSONRequestBodyValidator, "_validator", "the body's schema validator, built once"),
     PrivateMember(AbstractRequestBodyValidator, "_schema", "the body schema a validator checks", True),
     PrivateMember(AbstractRequestBodyValidator, "_encoding", "the charset a body is decoded with", True),

@@ -36,6 +36,7 @@ class ApiError(Exception):
     status: ClassVar[int] = 400
     error_type: ClassVar[str] = "bad_request"
     default_message: ClassVar[str] = "The request is not valid."
+    default_reason: ClassVar[str | None] = None  # when the message does not say it shortly
 
     def __init__(
         self,
@@ -53,8 +54,8 @@ class ApiError(Exception):
     def reason(self) -> str:
         """Why, in words: the reason given where the error was decided, else the problem of each
         field, else the message."""
-        if self._reason:
-            return self._reason
+        if self._reason or self.default_reason:
+            return self._reason or self.default_reason  # type: ignore[return-value]
         if self.details:
             return "; ".join(detail.reason for detail in self.details)
         return self.message
@@ -197,6 +198,7 @@ class ControlTokenRequired(ApiError):
     status = 401
     error_type = "unauthorized"
     default_message = "This call needs the server's control token in the X-Mock-Control-Token header."
+    default_reason = "control token missing or wrong"
 
 
 class NotFound(ApiError):

@@ -5,7 +5,7 @@
   token and ``application/json `` is JSON.
 - ``Content-Type`` is lowercased where HTTP says case does not matter (the media type and
   parameter names, the charset), so ``APPLICATION/JSON`` reaches the body validator like
-  ``application/json``.
+  ``application/json``; bytes outside ASCII in it become ``?``.
 - An encoded slash or control character stays inside its path segment, so a tenant such as
   ``de%2Fmo`` or ``de%0Amo`` is a malformed tenant (400), as the contract reads it, not another
   path or no route at all (404); doubled slashes are merged (as nginx's ``merge_slashes``).
@@ -43,7 +43,10 @@ def normalised_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, 
     for name, value in headers:
         trimmed = value.strip(_OPTIONAL_WHITESPACE)
         if name == b"content-type":  # ASGI servers lowercase header names
-            trimmed = normalised_content_type(trimmed.decode("latin-1")).encode("latin-1")
+            # A media type is ASCII: other bytes (Connexion reads them as UTF-8) become "?",
+            # which leaves the type unsupported where a body is read, and ignored elsewhere.
+            content_type = normalised_content_type(trimmed.decode("latin-1"))
+            trimmed = content_type.encode("ascii", errors="replace")
         changed = changed or trimmed != value
         result.append((name, trimmed))
     return result if changed else None

@@ -132,7 +132,9 @@ def control_token_handler(control_token: str | None) -> type[ApiKeySecurityHandl
 
     class ControlTokenSecurityHandler(ApiKeySecurityHandler):
         def get_fn(self, security_scheme: dict[str, Any], required_scopes: Any) -> Callable[..., Any]:
-            header = security_scheme["name"]
-            return lambda request: verify(request.headers.get(header))
+            name = security_scheme["name"]
+            if security_scheme.get("in") == "query":  # a page a browser opens: no header to send
+                return lambda request: verify(request.query_params.get(name))
+            return lambda request: verify(request.headers.get(name))
 
     return ControlTokenSecurityHandler

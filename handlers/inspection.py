@@ -1,8 +1,11 @@
-"""The mock API's view of the mock's own work (spec/mock-api.yaml): the request journal and the
-faults on demand. Each handler gets the app's :class:`Inspection` first, then the backend."""
+"""The mock API's view of the mock's own work (spec/mock-api.yaml): the request journal, the
+faults on demand and the inbox page. Each handler gets the app's :class:`Inspection` first,
+then the backend."""
 
 from __future__ import annotations
 
+import functools
+from importlib import resources
 from typing import Any
 
 from credmock.backend import CredentialsBackend, iso_time
@@ -90,6 +93,29 @@ def delete_fault(inspection: Inspection, _backend: CredentialsBackend, faultId: 
     return None, 204
 
 
+# The page runs its own inline script and styles, talks to this server only, and loads nothing
+# from anywhere else; the emails it shows (in a sandboxed frame) inherit the same policy.
+INBOX_HEADERS = {
+    "Content-Type": "text/html",  # the page declares its charset (utf-8) itself
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+        "connect-src 'self'; img-src data:; frame-src 'self'; form-action 'none'; frame-ancestors 'self'"
+    ),
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@functools.cache
+def inbox_page() -> str:
+    return resources.files("credmock").joinpath("inbox.html").read_text(encoding="utf-8")
+
+
+def get_inbox(_inspection: Inspection, _backend: CredentialsBackend) -> tuple[str, int, dict[str, str]]:
+    """The inbox page: the outbox in a browser, newest first, updating by itself."""
+    return inbox_page(), 200, INBOX_HEADERS
+
+
 def reset_state(inspection: Inspection, backend: CredentialsBackend) -> tuple[None, int]:
     """Back to the fixtures, with no requests in the journal and no faults in force."""
     backend.reset()
@@ -105,4 +131,5 @@ OPERATIONS = {
     "clearFaults": clear_faults,
     "deleteFault": delete_fault,
     "resetState": reset_state,
+    "getInbox": get_inbox,
 }

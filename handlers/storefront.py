@@ -16,6 +16,8 @@ from credmock.backend import CredentialsBackend
 from credmock.models import ANONYMOUS, CUSTOMER, DEFAULT_SITE, AccessToken, CustomerProfile
 
 NO_CONTENT = (None, 204)
+# Fields the deprecated anonymous refresh (by ``anonymous_token``) does not answer.
+DEPRECATED_REFRESH_OMITS = frozenset({"refresh_token", "refresh_token_expires_in"})
 Body = dict[str, Any]
 # What the real service shows for an anonymous token at /me.
 ANONYMOUS_PROFILE = {
@@ -88,8 +90,10 @@ def anonymous_refresh(
         token = backend.refresh_by_access_token(
             tenant, anonymous_token, kind=ANONYMOUS, field="anonymous_token"
         )
-    else:
-        token = backend.refresh_access_token(tenant, refresh_token, kind=ANONYMOUS, field="refresh_token")
+        body = anonymous_token_body(backend, token)
+        # The real service's deprecated answer: the next refresh sends the new access token.
+        return {name: value for name, value in body.items() if name not in DEPRECATED_REFRESH_OMITS}, 200
+    token = backend.refresh_access_token(tenant, refresh_token, kind=ANONYMOUS, field="refresh_token")
     return anonymous_token_body(backend, token), 200
 
 

@@ -4,9 +4,12 @@ was answered, never a token or a password."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import httpx
+import pytest
 
+from credmock.request_log import clock_text
 from credmock.testing import ServerProcess
 from tests.conftest import ALICE, TENANT
 
@@ -73,3 +76,19 @@ def test_quiet_prints_no_request_line() -> None:
 
     assert "credmock serving" in output  # the banner, and nothing about the request
     assert CHANGE not in output
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        1_790_000_000.0,
+        1_790_000_000.0004996,
+        1_790_000_000.0009996,
+        1_790_000_000.9999996,
+        1_790_003_599.123456,
+    ],
+)
+def test_log_clock_reads_as_datetime_formats_it(timestamp: float) -> None:
+    expected = datetime.fromtimestamp(timestamp).strftime("%H:%M:%S.%f")[:-3]
+
+    assert clock_text(timestamp) == expected

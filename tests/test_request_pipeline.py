@@ -399,3 +399,22 @@ def test_chunked_empty_body_is_400_as_an_empty_one(client: HostileClient) -> Non
 
     assert error_type(response, 400) == "validation_violation"
     assert response.json()["details"][0]["field"] == "body"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_non_ascii_content_type_is_ignored_or_refused_never_a_500(
+    server: LiveServer, client: HostileClient, method: str
+) -> None:
+    """Latin-1 bytes in Content-Type: ignored where no body is read, 400 where one is."""
+    path = "/_mock/outbox" if method == "GET" else RESET
+    body = json.dumps({"email": ALICE["email"]}).encode()
+    request = (
+        f"{method} {path} HTTP/1.1\r\nHost: {server.host}\r\nConnection: close\r\n"
+        f"Authorization: Bearer {client.token()}\r\nContent-Length: {len(body)}\r\n"
+    ).encode() + b"Content-Type: application/json\xe9\r\n\r\n" + body
+
+    status, _, answer = raw_exchange(server, request)
+
+    assert status == (200 if method == "GET" else 400), answer
+    if method == "POST":
+        assert json.loads(answer)["type"] == "bad_request"
