@@ -52,6 +52,13 @@ MISSING = {
 }
 
 
+# The judged credmock, the references, then credmock on each state store and with two workers.
+DEFAULT_TARGETS = (
+    "credmock", "prism", "ceiling", "wiremock",
+    "credmock-sqlite", "credmock-redis", "credmock-sqlite-w2", "credmock-redis-w2",
+)  # fmt: skip
+
+
 def targets_of(keys: list[str]) -> list[Target]:
     targets = []
     for key in keys:
@@ -142,7 +149,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="read the RSS after this many requests (cumulative)",
     )  # fmt: skip
     parser.add_argument(
-        "--targets", default="credmock,prism,ceiling,wiremock",
+        "--targets", default=",".join(DEFAULT_TARGETS),
         help=f"servers, comma-separated, the judged credmock first; known: "
         f"{', '.join([*CREDMOCK_VARIANTS, *REFERENCES])}",
     )  # fmt: skip

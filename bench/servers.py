@@ -39,6 +39,11 @@ CREDMOCK_VARIANTS: dict[str, tuple[str, ...]] = {
     "credmock": (),
     "credmock-flask": ("--engine", "flask"),
     "credmock-quiet": ("--quiet", "--journal-size", "0"),  # without the request log and journal
+    # The state stores (REDIS_URL: a redis-server the bench starts beside it, see with_redis.py).
+    "credmock-sqlite": ("--state", "sqlite:///{folder}/state.db"),
+    "credmock-redis": ("--state", "REDIS_URL"),
+    "credmock-sqlite-w2": ("--state", "sqlite:///{folder}/state.db", "--workers", "2"),
+    "credmock-redis-w2": ("--state", "REDIS_URL", "--workers", "2"),
 }
 
 
@@ -61,7 +66,9 @@ def credmock_target(key: str) -> Target:
     arguments = CREDMOCK_VARIANTS[key]
     label = key if not arguments else f"{key} ({' '.join(arguments)})"
     command = (CREDMOCK, "serve", "--host", "127.0.0.1", "--port", "{port}", *arguments)
-    return Target(key=key, label=label, command=command, stateful=True)
+    if "REDIS_URL" in arguments:
+        command = (sys.executable, str(BENCH_DIR / "with_redis.py"), "{folder}", *command)
+    return Target(key=key, label=label.replace("REDIS_URL", "redis://..."), command=command, stateful=True)
 
 
 def tool_version(command: list[str]) -> str:

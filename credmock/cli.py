@@ -14,6 +14,7 @@ from pathlib import Path
 from credmock.env_options import invalid_environment_values, read_environment
 from credmock.proxy import add_proxy_command
 from credmock.settings import CONTROL_TOKEN_ENV, Settings
+from credmock.store.base import describe_state
 from credmock.verify import add_verify_command
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -61,6 +62,8 @@ def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
         engine=arguments.engine,
         max_body_bytes=arguments.max_body_size,
         cors_origins=tuple(arguments.cors_origin or Settings.cors_origins),
+        state=arguments.state,
+        reset_on_start=arguments.reset_on_start,
         log_format=arguments.log_format,
         quiet=arguments.quiet,
         journal_size=arguments.journal_size,
@@ -80,6 +83,19 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         help="YAML file of tenants and customers (default: the bundled fixtures)",
     )
     group.add_argument("--no-fixtures", action="store_true", help="start with no customers")
+    group.add_argument(
+        "--state",
+        default=defaults.state,
+        metavar="URL",
+        help="where the state lives: 'memory' (default), 'sqlite:///PATH' (kept across restarts, shared "
+        "by --workers) or 'redis://[:password@]HOST:PORT/DB' (shared by instances); a store that holds "
+        "state keeps it, fixtures fill an empty one (default: memory)",
+    )
+    group.add_argument(
+        "--reset-on-start",
+        action="store_true",
+        help="clear the store at start, then load the fixtures (default: keep what it holds)",
+    )
     group.add_argument("--seed", type=int, help="seed tokens, ids and fake customers: same seed, same run")
     group.add_argument(
         "--fake-customers",
@@ -169,16 +185,18 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
-    backend = app.backend
+    domain = app.domain
     lines = [f"credmock serving the Emporix credentials contract on {url}"]
-    for name, state in sorted(backend.tenants.items()):
-        emails = ", ".join(sorted(customer.email for customer in state.customers.values())[:5])
-        more = len(state.customers) - 5
+    tenants = domain.tenants()
+    for name in sorted(tenants):
+        customers = domain.list_customers(name)
+        emails = ", ".join(sorted(customer.email for customer in customers)[:5])
+        more = len(customers) - 5
         suffix = f", +{more} more" if more > 0 else ""
-        lines.append(f"  tenant {name}: {len(state.customers)} customers ({emails}{suffix})")
+        lines.append(f"  tenant {name}: {len(customers)} customers ({emails}{suffix})")
     if app.settings.strict_tenants:
-        lines.append(f"  strict tenants: only {', '.join(backend.known_tenants)}; others answer 400")
-    first_tenant = next(iter(backend.tenants), "demo")  # the first of the fixtures file
+        lines.append(f"  strict tenants: only {', '.join(domain.known_tenants)}; others answer 400")
+    first_tenant = next(iter(tenants), "demo")  # the first of the fixtures file
     lines += [
         f"  anonymous:   GET {url}/customerlogin/auth/anonymous/login?tenant={first_tenant}&client_id=any",
         f"  inbox:       {url}/_mock/inbox  (the emails in a web page)",
@@ -190,7 +208,8 @@ def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
     for number, docs in enumerate(app.docs):
         label = "  docs UI:     " if number == 0 else " " * 15
         lines.append(f"{label}{url}{docs.ui_path}  ({docs.title})")
-    delivery = backend.outbox.delivery
+    lines.append(f"  state:       {describe_state(app.settings.state)}")
+    delivery = domain.outbox.delivery
     if delivery is not None:
         lines.append(f"  SMTP:        every email also goes to {delivery.server}, from {delivery.sender}")
     origins = app.settings.cors_origins
@@ -218,7 +237,8 @@ def control_token_problem(arguments: argparse.Namespace, control_token: str | No
 def serve(arguments: argparse.Namespace) -> int:
     from credmock.app import create_app
     from credmock.seeding import FixtureError
-    from credmock.serving import BindError, bound_port, listen, serve_until_stopped, url_host
+    from credmock.serving import BindError, bound_port, listen, serve_processes, serve_until_stopped, url_host
+    from credmock.store import StoreError, is_shared
 
     control_token = arguments.control_token
     if control_token == GENERATE_CONTROL_TOKEN:
@@ -227,11 +247,24 @@ def serve(arguments: argparse.Namespace) -> int:
     if problem is not None:
         print(f"credmock: {problem}", file=sys.stderr)
         return 2
+    if arguments.workers < 1:
+        print("credmock: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if arguments.workers > 1 and not is_shared(arguments.state):
+        print(
+            f"credmock: --workers {arguments.workers} needs a shared store: with --state memory each worker "
+            "would keep its own customers and tokens; use --state sqlite:///PATH or redis://HOST:PORT/DB",
+            file=sys.stderr,
+        )
+        return 2
+    if arguments.workers > 1 and arguments.seed is not None:
+        print("credmock: --seed with --workers: every worker would draw the same tokens", file=sys.stderr)
+        return 2
     try:
         settings = dataclasses.replace(settings_from_arguments(arguments), control_token=control_token)
-        app = create_app(settings)
+        app = create_app(settings)  # fills (or, with --reset-on-start, resets) the store, once
         sock = listen(arguments.host, arguments.port)
-    except (FixtureError, ValueError, BindError) as error:
+    except (FixtureError, ValueError, StoreError, BindError) as error:
         print(f"credmock: {error}", file=sys.stderr)
         return 2
     url = f"http://{url_host(arguments.host)}:{bound_port(sock)}"
@@ -247,16 +280,26 @@ def serve(arguments: argparse.Namespace) -> int:
         print(f"  control token (generated): {control_token}  (send it as X-Mock-Control-Token)", flush=True)
     elif control_token is not None:
         print("  control token: required on /_mock in the X-Mock-Control-Token header", flush=True)
-    config = uvicorn_config(app, arguments)
-    serve_until_stopped(config, sock)
+    if arguments.workers == 1:
+        serve_until_stopped(uvicorn_config(app, arguments), sock)
+        return 0
+    from credmock import workers
+
+    print(f"  workers:     {arguments.workers} processes over the one store", flush=True)
+    app.domain.close()
+    workers.pass_settings(dataclasses.replace(settings, reset_on_start=False))
+    serve_processes(uvicorn_config(f"{workers.__name__}:app", arguments, factory=True), sock)
     return 0
 
 
-def uvicorn_config(app, arguments: argparse.Namespace):  # -> uvicorn.Config
+def uvicorn_config(app, arguments: argparse.Namespace, **options):  # -> uvicorn.Config
+    """``app``: the app, or the import string of a factory (``factory=True``) for ``--workers``."""
     import uvicorn
 
     # No uvicorn access log: the request log (credmock.request_log) says more, reasons included.
-    return uvicorn.Config(app, log_level=arguments.log_level, access_log=False)
+    return uvicorn.Config(
+        app, log_level=arguments.log_level, access_log=False, workers=arguments.workers, **options
+    )
 
 
 def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
@@ -282,6 +325,13 @@ def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
         "text for a terminal, json for a log collector (default: text)",
     )
     parser.add_argument("--quiet", action="store_true", help="no request log")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve from N processes (default: 1); needs a shared --state (sqlite or redis)",
+    )
     parser.add_argument(
         "--control-token",
         metavar="TOKEN",

@@ -52,7 +52,7 @@ from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from credmock import connexion_compat
-from credmock.backend import CredentialsBackend
+from credmock.domain import Domain
 from credmock.security import bearer_verifier, control_token_verifier, scheme_name
 
 NO_VALUE = object()  # a security scheme whose credential the request does not carry
@@ -297,7 +297,7 @@ class CompiledOperation:
 class CompileContext:
     """What every operation of one API is compiled with."""
 
-    backend: CredentialsBackend
+    domain: Domain
     handler_for: Callable[[str], Callable[..., t.Any]]
     validator_map: dict[str, t.Any]
     jsonifier: Jsonifier
@@ -316,13 +316,13 @@ def compile_security(operation: AbstractOperation, context: CompileContext) -> l
         (name,) = requirement
         definition = operation.security_schemes[name]
         if definition.get("type") == "http" and definition.get("scheme", "").lower() == "bearer":
-            checks.append(bearer_check(bearer_verifier(context.backend, scheme_name(definition))))
+            checks.append(bearer_check(bearer_verifier(context.domain, scheme_name(definition))))
         elif (
             definition.get("type") == "apiKey"
             and definition.get("in") == "header"
             and not definition.get("x-authentication-scheme")
         ):
-            verify = control_token_verifier(context.backend.settings.control_token)
+            verify = control_token_verifier(context.domain.settings.control_token)
             checks.append(header_check(definition["name"], verify))
         else:
             return None
@@ -415,7 +415,7 @@ class CompiledOperations:
         api_base_path = specification.base_path if base_path is None else base_path
         validator_map = {**VALIDATOR_MAP, **(kwargs.get("validator_map") or {})}
         context = CompileContext(
-            backend=resolver.backend,  # type: ignore[union-attr]
+            domain=resolver.domain,  # type: ignore[union-attr]
             handler_for=handler_for,
             validator_map=validator_map,
             jsonifier=kwargs.get("jsonifier") or Jsonifier(),

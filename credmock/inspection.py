@@ -1,6 +1,6 @@
 """What the mock shows of its own work, and the faults it injects: one per app, wired here.
 
-The request journal and the faults live in their own bounded objects, beside the backend (a
+The request journal and the faults live in their own bounded objects, beside the domain (a
 reset clears them too); the request log writes each exchange as it ends.
 """
 

@@ -11,7 +11,7 @@ import sys
 from datetime import datetime
 from typing import Any, TextIO
 
-from credmock.backend import iso_time
+from credmock.clock import iso_time
 from credmock.exchanges import Exchange
 
 LOG_FORMATS = ("text", "json")

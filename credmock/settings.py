@@ -38,6 +38,12 @@ class Settings:
     # Refuse tenants not in the fixtures with the contract's tenant error (else: logged, served empty).
     strict_tenants: bool = False
 
+    # Where the state lives: "memory", "sqlite:///PATH" or "redis://[:password@]HOST:PORT/DB".
+    # Never shown (repr, logs, banner): a URL may hold a password.
+    state: str = field(default="memory", repr=False)
+    # Clear the store at start instead of keeping what it holds.
+    reset_on_start: bool = False
+
     outbox_capacity: int = 10_000
     password_reset_link: str = "http://localhost:3000/reset-password?tenant={tenant}&token={token}"
     email_change_link: str = "http://localhost:3000/confirm-email?tenant={tenant}&token={token}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import threading
 import time
 import typing
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 
 import httpx
@@ -177,4 +179,64 @@ class ServerProcess:
     def __exit__(
         self, exc_type: type | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
+        self.stop()
+
+
+def redis_server_path() -> str | None:
+    """The ``redis-server`` binary, or None when it is not installed."""
+    return shutil.which("redis-server") or next(
+        (path for path in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.path.exists(path)), None
+    )
+
+
+class RedisServer:
+    """A throwaway ``redis-server`` on a free loopback port, its files in ``folder``; no persistence."""
+
+    def __init__(self, folder: Path, *, password: str | None = None) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.password = password
+        auth = f":{password}@" if password else ""
+        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> RedisServer:
+        binary = redis_server_path()
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (scripts/install-redis.sh)")
+        arguments = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
+        arguments += ["--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]
+        if self.password:
+            arguments += ["--requirepass", self.password]
+        self.process = subprocess.Popen(
+            arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.folder
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as probe:
+                    probe.sendall(b"PING\r\n")
+                    if probe.recv(64):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"redis-server did not answer within {timeout} s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
         self.stop()

@@ -1,6 +1,6 @@
 """The mock API's view of the mock's own work (spec/mock-api.yaml): the request journal, the
 faults on demand and the inbox page. Each handler gets the app's :class:`Inspection` first,
-then the backend."""
+then the domain."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import functools
 from importlib import resources
 from typing import Any
 
-from credmock.backend import CredentialsBackend, iso_time
+from credmock.clock import iso_time
+from credmock.domain import Domain
 from credmock.exchanges import Exchange
 from credmock.faults import Fault
 from credmock.inspection import Inspection
@@ -36,7 +37,7 @@ def journal_entry(exchange: Exchange) -> dict[str, Any]:
 
 def list_requests(
     inspection: Inspection,
-    _backend: CredentialsBackend,
+    _domain: Domain,
     method: str | None = None,
     path: str | None = None,
     status: int | None = None,
@@ -50,7 +51,7 @@ def list_requests(
     return [journal_entry(exchange) for exchange in exchanges], 200
 
 
-def clear_requests(inspection: Inspection, _backend: CredentialsBackend) -> tuple[None, int]:
+def clear_requests(inspection: Inspection, _domain: Domain) -> tuple[None, int]:
     inspection.journal.clear()
     return None, 204
 
@@ -73,22 +74,22 @@ def fault_view(fault: Fault) -> dict[str, Any]:
 
 
 def create_fault(
-    inspection: Inspection, _backend: CredentialsBackend, body: Body
+    inspection: Inspection, _domain: Domain, body: Body
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
     fault = inspection.faults.add(body)
     return fault_view(fault), 201, {"Location": f"/_mock/faults/{fault.id}"}
 
 
-def list_faults(inspection: Inspection, _backend: CredentialsBackend) -> tuple[list[dict[str, Any]], int]:
+def list_faults(inspection: Inspection, _domain: Domain) -> tuple[list[dict[str, Any]], int]:
     return [fault_view(fault) for fault in inspection.faults.list()], 200
 
 
-def clear_faults(inspection: Inspection, _backend: CredentialsBackend) -> tuple[None, int]:
+def clear_faults(inspection: Inspection, _domain: Domain) -> tuple[None, int]:
     inspection.faults.clear()
     return None, 204
 
 
-def delete_fault(inspection: Inspection, _backend: CredentialsBackend, faultId: str) -> tuple[None, int]:
+def delete_fault(inspection: Inspection, _domain: Domain, faultId: str) -> tuple[None, int]:
     inspection.faults.remove(faultId)
     return None, 204
 
@@ -111,14 +112,14 @@ def inbox_page() -> str:
     return resources.files("credmock").joinpath("inbox.html").read_text(encoding="utf-8")
 
 
-def get_inbox(_inspection: Inspection, _backend: CredentialsBackend) -> tuple[str, int, dict[str, str]]:
+def get_inbox(_inspection: Inspection, _domain: Domain) -> tuple[str, int, dict[str, str]]:
     """The inbox page: the outbox in a browser, newest first, updating by itself."""
     return inbox_page(), 200, INBOX_HEADERS
 
 
-def reset_state(inspection: Inspection, backend: CredentialsBackend) -> tuple[None, int]:
+def reset_state(inspection: Inspection, domain: Domain) -> tuple[None, int]:
     """Back to the fixtures, with no requests in the journal and no faults in force."""
-    backend.reset()
+    domain.reset_state()
     inspection.reset()
     return None, 204
 
