@@ -282,6 +282,9 @@ def serve(arguments: argparse.Namespace) -> int:
         print("  control token: required on /_mock in the X-Mock-Control-Token header", flush=True)
     if arguments.workers == 1:
         serve_until_stopped(uvicorn_config(app, arguments), sock)
+        delivery = app.domain.outbox.delivery
+        if delivery is not None and not delivery.wait_until_idle(timeout=10):
+            print(f"credmock: emails still queued for {delivery.server} at exit", file=sys.stderr)
         return 0
     from credmock import workers
 

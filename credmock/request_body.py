@@ -110,7 +110,8 @@ def decode_json_body(
         value = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
         raise BodyError("body", "invalid_format", f"The request body is not valid JSON: {error}.") from None
-    _check_values(value)
+    # A lone surrogate can only come from a \u escape: the codecs above refuse encoded ones.
+    _check_values(value, check_strings="\\u" in text)
     return value
 
 
@@ -170,13 +171,14 @@ def _parse_int(digits: str) -> int | float:
     return int(digits)
 
 
-def _check_values(value: Any) -> None:
+def _check_values(value: Any, check_strings: bool = True) -> None:
     """Every string (keys too) encodable, every number finite; iterative, depth is bounded anyway."""
     pending: list[tuple[str, Any]] = [("", value)]
     while pending:
         path, item = pending.pop()
         if isinstance(item, str):
-            _check_string(path, item)
+            if check_strings:
+                _check_string(path, item)
         elif isinstance(item, float) and not math.isfinite(item):
             raise BodyError(
                 path or "body",
@@ -185,7 +187,8 @@ def _check_values(value: Any) -> None:
             )
         elif isinstance(item, dict):
             for key, child in item.items():
-                _check_string(_join(path, key), key)
+                if check_strings:
+                    _check_string(_join(path, key), key)
                 pending.append((_join(path, key), child))
         elif isinstance(item, list):
             pending.extend((f"{path}[{index}]", child) for index, child in enumerate(item))

@@ -22,6 +22,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import Receive, Scope
 
 from credmock import exceptions as errors
+from credmock.compiled import header
 from credmock.request_body import (
     DEFAULT_MAX_JSON_DEPTH,
     JSON_MEDIA_TYPE,
@@ -158,7 +159,7 @@ class ContractJSONBodyValidator(JSONRequestBodyValidator):
         try:
             return decode_json_body(
                 raw,
-                Headers(scope=scope).get("content-type"),
+                header(scope, b"content-type"),
                 max_depth=self.max_depth,
                 max_bytes=self.max_body_bytes,
             )
@@ -166,7 +167,7 @@ class ContractJSONBodyValidator(JSONRequestBodyValidator):
             raise bad_body(error) from None
 
     async def _read(self, chunks: t.AsyncIterator[bytes], scope: Scope) -> bytes:
-        declared = Headers(scope=scope).get("content-length", "")
+        declared = header(scope, b"content-length") or ""
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             raise bad_body(body_too_large(self.max_body_bytes))
         received: list[bytes] = []
