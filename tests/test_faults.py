@@ -140,6 +140,7 @@ def test_delay_only_fault_delays_the_real_answer(http: httpx.Client) -> None:
     assert len(http.get("/_mock/outbox").json()) == 1  # the real answer: the email was sent
     [entry] = http.get("/_mock/requests", params={"operation": REQUEST_RESET}).json()
     assert entry["durationMs"] >= 300 and entry["injected"] is False and entry["fault"]
+    assert entry["reason"].startswith("delayed ") and entry["fault"] in entry["reason"]
 
 
 def test_fault_limited_to_one_tenant(http: httpx.Client) -> None:
