@@ -133,3 +133,27 @@ def test_credmock_settings_fixture_override_applies(pytester: pytest.Pytester):
     )
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
+
+
+def test_credmock_fixtures_add_no_warning_to_the_users_suite(pytester: pytest.Pytester):
+    """A fresh interpreter, as a user's suite runs: every fixture used, any warning an error."""
+    pytester.makepyfile(
+        test_quiet="""
+        import httpx
+
+        def test_every_fixture(credmock_client, credmock_url, credmock_outbox, credmock_app):
+            params = {"tenant": "demo", "client_id": "shop"}
+            token = credmock_client.get("/customerlogin/auth/anonymous/login", params=params).json()
+            headers = {"Authorization": f"Bearer {token['access_token']}"}
+            body = {"email": "alice@example.com"}
+            reset = credmock_client.post("/customer/demo/password/reset", json=body, headers=headers)
+            assert reset.status_code == 204
+            assert credmock_outbox.latest_token(to="alice@example.com")
+            url = f"{credmock_url}/customer/demo/password/reset/update"
+            assert httpx.post(url, json={"token": 1}, headers=headers).status_code == 400
+        """
+    )
+    result = pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=1)
+    assert "warnings summary" not in result.stdout.str()
