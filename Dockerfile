@@ -18,6 +18,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --uid 10001 --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin credmock
 COPY --from=install /opt/credmock /opt/credmock
+# Every serve option is read from CREDMOCK_<OPTION> too (flags win): listen beyond the container.
 ENV PATH=/opt/credmock/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     CREDMOCK_HOST=0.0.0.0 \
@@ -33,4 +34,4 @@ port = os.environ.get('CREDMOCK_PORT') or '8080'; \
 r.urlopen(r.Request(f'http://127.0.0.1:{port}/_mock/health', \
 headers={'X-Mock-Control-Token': token} if token else {}), timeout=4)"]
 ENTRYPOINT ["credmock"]
-CMD ["serve", "--host", "0.0.0.0", "--port", "8080"]
+CMD ["serve"]
