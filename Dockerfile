@@ -13,6 +13,8 @@ RUN python3 -m venv /opt/credmock \
     && /opt/credmock/bin/pip uninstall --yes --quiet pip setuptools
 
 FROM debian:bookworm-slim
+LABEL org.opencontainers.image.title="credmock" \
+      org.opencontainers.image.description="Contract-first, stateful mock of the Emporix Customer Service credentials API"
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 \
     && rm -rf /var/lib/apt/lists/* \
