@@ -1,17 +1,20 @@
 """``make bench``: credmock under load beside Prism, a bare Starlette ceiling and WireMock.
 
 Each server is started as a user starts it, one process on a free loopback port, and driven
-by wrk from a separate process. Figures are medians of interleaved runs (A, B, C, then C, B,
-A, ...), each run on a freshly started server: the machine's load moves between runs, the
-ratios within a run are what the goals judge. See docs/performance.md.
+by wrk from a separate process. In each run every server is started afresh and the servers
+take turns under load in short bursts, so that all of them meet the same moments of a busy
+machine; figures are medians over the runs, and the goals judge ratios measured side by side,
+not absolute figures. See docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -24,7 +27,6 @@ from bench.scenarios import FLOW, RESET
 from bench.servers import (
     BENCH_DIR,
     CREDMOCK_VARIANTS,
-    Server,
     Target,
     ceiling_target,
     credmock_target,
@@ -32,16 +34,29 @@ from bench.servers import (
     prism_target,
     rss_mib,
     running,
+    uncompiled_target,
     wiremock_target,
 )
 from credmock.settings import Settings
 
 RESULTS_DIR = BENCH_DIR / "results"
-REFERENCES = {"prism": prism_target, "ceiling": ceiling_target, "wiremock": wiremock_target}
+REFERENCES = {
+    "prism": prism_target,
+    "ceiling": ceiling_target,
+    "wiremock": wiremock_target,
+    "uncompiled": uncompiled_target,  # not by default: what the compiled operations give
+}
 MISSING = {
     "prism": "Prism is not installed (bench/install-tools.sh, with Node): no Prism column",
     "wiremock": "WireMock needs Java and its jar (bench/install-tools.sh): no WireMock column",
 }
+
+
+# The judged credmock, the references, then credmock on each state store and with two workers.
+DEFAULT_TARGETS = (
+    "credmock", "prism", "ceiling", "wiremock",
+    "credmock-sqlite", "credmock-redis", "credmock-sqlite-w2", "credmock-redis-w2",
+)  # fmt: skip
 
 
 def targets_of(keys: list[str]) -> list[Target]:
@@ -64,22 +79,38 @@ def targets_of(keys: list[str]) -> list[Target]:
     return targets
 
 
-def measure_run(server: Server, options: argparse.Namespace) -> dict[str, float | None]:
-    load.run(server, RESET, 16, options.warmup)
-    figures: dict[str, float | None] = {"cold_start_s": server.cold_start}
-    wrong = 0
-    for connections in (1, 16):
-        result = load.run(server, RESET, connections, options.duration)
-        figures[f"rps_c{connections}"] = result.per_second
-        figures[f"p50_ms_c{connections}"] = result.p50_ms
-        figures[f"p99_ms_c{connections}"] = result.p99_ms
-        wrong += result.wrong_answers
-    if server.target.stateful:
-        load.prepare(server, FLOW, options.flow_connections)
-        flows = load.run(server, FLOW, options.flow_connections, options.flow_duration)
-        figures["flows_per_s"] = flows.cycles_per_second
-        wrong += flows.wrong_answers
-    figures["wrong_answers"] = wrong
+def measure_run(targets: list[Target], options: argparse.Namespace) -> dict[str, dict[str, float | None]]:
+    """One run: every server started afresh (one after the other, for its cold start), then the
+    load in short bursts taking turns (A, B, C, A, B, C, ...), so each server meets the same
+    moments of the machine's own load; a server's figure sums (or, for latencies, takes the
+    median of) its bursts."""
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(running(target)) for target in targets]
+        figures: dict[str, dict[str, float | None]] = {
+            server.target.key: {"cold_start_s": server.cold_start, "wrong_answers": 0} for server in servers
+        }
+        for server in servers:
+            load.run(server, RESET, 16, options.warmup)
+        bursts = max(1, round(options.duration / options.burst))
+        for connections in (1, 16):
+            results: dict[str, list[load.LoadResult]] = {server.target.key: [] for server in servers}
+            for burst in range(bursts):
+                for server in servers if burst % 2 == 0 else servers[::-1]:
+                    results[server.target.key].append(load.run(server, RESET, connections, options.burst))
+            for key, found in results.items():
+                figures[key][f"rps_c{connections}"] = sum(r.requests for r in found) / sum(
+                    r.seconds for r in found
+                )
+                for metric in ("p50_ms", "p99_ms"):
+                    values = [getattr(r, metric) for r in found if getattr(r, metric) is not None]
+                    figures[key][f"{metric}_c{connections}"] = statistics.median(values) if values else None
+                figures[key]["wrong_answers"] += sum(r.wrong_answers for r in found)  # type: ignore[operator]
+        for server in servers:
+            if server.target.stateful:
+                load.prepare(server, FLOW, options.flow_connections)
+                flows = load.run(server, FLOW, options.flow_connections, options.flow_duration)
+                figures[server.target.key]["flows_per_s"] = flows.cycles_per_second
+                figures[server.target.key]["wrong_answers"] += flows.wrong_answers  # type: ignore[operator]
     return figures
 
 
@@ -106,7 +137,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 run, short loads, 10k/30k RSS")
     parser.add_argument("--runs", type=int, default=3, help="interleaved runs per server (medians)")
-    parser.add_argument("--duration", type=float, default=8, help="seconds of each req/s measurement")
+    parser.add_argument(
+        "--duration", type=float, default=8, help="seconds of load per server for each req/s figure"
+    )
+    parser.add_argument("--burst", type=float, default=2, help="seconds of one burst (servers take turns)")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of 16-connection load first")
     parser.add_argument("--flow-duration", type=float, default=5, help="seconds of the reset flows")
     parser.add_argument("--flow-connections", type=int, default=4)
@@ -115,7 +149,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="read the RSS after this many requests (cumulative)",
     )  # fmt: skip
     parser.add_argument(
-        "--targets", default="credmock,prism,ceiling,wiremock",
+        "--targets", default=",".join(DEFAULT_TARGETS),
         help=f"servers, comma-separated, the judged credmock first; known: "
         f"{', '.join([*CREDMOCK_VARIANTS, *REFERENCES])}",
     )  # fmt: skip
@@ -124,7 +158,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=RESULTS_DIR, help="results folder")
     options = parser.parse_args(argv)
     if options.quick:
-        options.runs, options.duration, options.warmup, options.flow_duration = 1, 3, 1, 2
+        options.runs, options.duration, options.burst, options.warmup, options.flow_duration = 1, 2, 1, 1, 2
         options.rss_requests = [10_000, 30_000]
     return options
 
@@ -137,9 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     figures = {target.key: Figures() for target in targets}
     began = time.monotonic()
     for run in range(options.runs):
-        for target in targets if run % 2 == 0 else list(reversed(targets)):
-            with running(target) as server:
-                measured = measure_run(server, options)
+        order = targets if run % 2 == 0 else targets[::-1]
+        for target, measured in zip(order, measure_run(order, options).values(), strict=True):
             figures[target.key].runs.append(measured)
             print(
                 f"run {run + 1}/{options.runs} {target}: start {measured['cold_start_s']:.2f} s, "

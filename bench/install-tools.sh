@@ -14,21 +14,13 @@ venv="${VENV:-$here/../.venv}"
 prism_version="${PRISM_VERSION:-5}"
 wiremock_version="${WIREMOCK_VERSION:-3}"
 
-sudo_if_needed() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi
-}
-
-apt_install() {  # package: installs it, updating the package lists once if needed
-    local apt=(apt-get -o DPkg::Lock::Timeout=600 -y -qq)
-    sudo_if_needed "${apt[@]}" install "$1" >/dev/null 2>&1 \
-        || { sudo_if_needed "${apt[@]}" update >/dev/null && sudo_if_needed "${apt[@]}" install "$1" >/dev/null; }
-}
+apt_install="$here/../scripts/apt-install.sh"  # waits on the apt lock, root or sudo
 
 if command -v wrk >/dev/null; then
     echo "wrk: $(command -v wrk)"
 elif command -v apt-get >/dev/null; then
     echo "wrk: installing the Debian package"
-    apt_install wrk || echo "wrk: could not install it; the bench will use its Python load driver" >&2
+    "$apt_install" wrk || echo "wrk: could not install it; the bench will use its Python load driver" >&2
 else
     echo "wrk: no apt-get here; the bench will use its Python load driver" >&2
 fi
@@ -37,7 +29,7 @@ if command -v java >/dev/null; then
     echo "java: $(command -v java)"
 elif command -v apt-get >/dev/null; then
     echo "java: installing openjdk-17-jre-headless (to run WireMock)"
-    apt_install openjdk-17-jre-headless || echo "java: could not install it; no WireMock column" >&2
+    "$apt_install" openjdk-17-jre-headless || echo "java: could not install it; no WireMock column" >&2
 else
     echo "java: not found and no apt-get here; no WireMock column" >&2
 fi

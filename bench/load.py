@@ -178,7 +178,7 @@ def profile(server: Server, scenario: Scenario, connections: int, seconds: float
     run(server, scenario, connections, seconds + 1)
     recorder.wait(timeout=seconds + 60)
     lines = raw.read_text().splitlines() if raw.exists() else []
-    raw.unlink(missing_ok=True)
+    # the raw samples stay beside the summary (for a flame graph: flamegraph.pl or speedscope)
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0

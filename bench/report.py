@@ -28,6 +28,20 @@ class Figures:
         return statistics.median(values) if values else None  # type: ignore[type-var]
 
 
+def paired_ratio(mine: Figures, theirs: Figures, metric: str, checkpoints: list[int]) -> float | None:
+    """The median over the runs of mine / theirs, each run's pair measured side by side (the
+    machine's load moves between runs, less within one); a memory metric: the plain ratio."""
+    if metric.startswith("rss:"):
+        a, b = mine.value(metric, checkpoints), theirs.value(metric, checkpoints)
+        return a / b if a is not None and b else None
+    ratios = [
+        own[metric] / other[metric]  # type: ignore[operator]
+        for own, other in zip(mine.runs, theirs.runs, strict=False)
+        if own.get(metric) is not None and other.get(metric)
+    ]
+    return statistics.median(ratios) if ratios else None
+
+
 def fmt(value: float | None, digits: int = 0) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
@@ -35,6 +49,7 @@ def fmt(value: float | None, digits: int = 0) -> str:
 def table(
     targets: list[Target], figures: dict[str, Figures], checkpoints: list[int], flow_connections: int
 ) -> str:
+    """Each target's medians, then the judged one's ratio to each other (median of per-run ratios)."""
     judged, references = targets[0], targets[1:]
     rows: list[tuple[str, str, int]] = [
         ("req/s, 1 connection", "rps_c1", 0),
@@ -50,10 +65,10 @@ def table(
     header += [f"{judged.key}/{reference.key}" for reference in references]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, metric, digits in rows:
-        values = [figures[target.key].value(metric, checkpoints) for target in targets]
-        cells = [label, *[fmt(value, digits) for value in values]]
-        mine = values[0]
-        cells += [f"{mine / theirs:.2f}x" if mine is not None and theirs else "" for theirs in values[1:]]
+        cells = [label, *[fmt(figures[target.key].value(metric, checkpoints), digits) for target in targets]]
+        for reference in references:
+            ratio = paired_ratio(figures[judged.key], figures[reference.key], metric, checkpoints)
+            cells.append("" if ratio is None else f"{ratio:.2f}x")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -61,13 +76,12 @@ def table(
 def verdicts(judged: Target, figures: dict[str, Figures], checkpoints: list[int]) -> list[dict[str, Any]]:
     found = []
     for goal in GOALS:
-        mine = figures[judged.key].value(goal.metric, checkpoints)
         if goal.reference is None:
-            measured = mine
+            measured = figures[judged.key].value(goal.metric, checkpoints)
+        elif goal.reference in figures:
+            measured = paired_ratio(figures[judged.key], figures[goal.reference], goal.metric, checkpoints)
         else:
-            reference = figures.get(goal.reference)
-            theirs = reference.value(goal.metric, checkpoints) if reference else None
-            measured = mine / theirs if mine is not None and theirs else None
+            measured = None
         found.append(
             {"goal": goal.name, "bound": goal.bound, "measured": measured, "met": goal.met(measured)}
         )

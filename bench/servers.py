@@ -38,6 +38,12 @@ CREDMOCK = str(Path(sys.executable).with_name("credmock"))
 CREDMOCK_VARIANTS: dict[str, tuple[str, ...]] = {
     "credmock": (),
     "credmock-flask": ("--engine", "flask"),
+    "credmock-quiet": ("--quiet", "--journal-size", "0"),  # without the request log and journal
+    # The state stores (REDIS_URL: a redis-server the bench starts beside it, see with_redis.py).
+    "credmock-sqlite": ("--state", "sqlite:///{folder}/state.db"),
+    "credmock-redis": ("--state", "REDIS_URL"),
+    "credmock-sqlite-w2": ("--state", "sqlite:///{folder}/state.db", "--workers", "2"),
+    "credmock-redis-w2": ("--state", "REDIS_URL", "--workers", "2"),
 }
 
 
@@ -60,7 +66,9 @@ def credmock_target(key: str) -> Target:
     arguments = CREDMOCK_VARIANTS[key]
     label = key if not arguments else f"{key} ({' '.join(arguments)})"
     command = (CREDMOCK, "serve", "--host", "127.0.0.1", "--port", "{port}", *arguments)
-    return Target(key=key, label=label, command=command, stateful=True)
+    if "REDIS_URL" in arguments:
+        command = (sys.executable, str(BENCH_DIR / "with_redis.py"), "{folder}", *command)
+    return Target(key=key, label=label.replace("REDIS_URL", "redis://..."), command=command, stateful=True)
 
 
 def tool_version(command: list[str]) -> str:
@@ -82,6 +90,11 @@ def prism_target() -> Target | None:
 def ceiling_target() -> Target:
     command = (sys.executable, str(BENCH_DIR / "ceiling.py"), "{port}")
     return Target("ceiling", "ceiling (Starlette + uvloop)", command, stateful=False)
+
+
+def uncompiled_target() -> Target:
+    command = (sys.executable, str(BENCH_DIR / "uncompiled.py"), "{port}")
+    return Target("uncompiled", "credmock, Connexion's per-request path", command, stateful=True)
 
 
 def wiremock_jar() -> Path | None:

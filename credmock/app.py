@@ -1,7 +1,7 @@
-"""The app factory: one Connexion app per call, owning one backend and its state.
+"""The app factory: one Connexion app per call, owning one domain and its state.
 
 Wiring happens here, at load time, so the spec files stay pure contracts: operationIds are
-mapped to handler functions bound to this app's backend, bearer schemes to the backend's token
+mapped to handler functions bound to this app's domain, bearer schemes to the domain's token
 check, request bodies to a validator that answers in the contract's error shape.
 """
 
@@ -20,13 +20,15 @@ from connexion.resolver import Resolver
 
 from credmock import connexion_compat, cors, http_errors
 from credmock import exceptions as errors
-from credmock.backend import CredentialsBackend
-from credmock.compiled import CompiledOperationsMiddleware
+from credmock.compiled import CompiledOperations, CompiledOperationsMiddleware, RouteAheadMiddleware
 from credmock.docs_ui import DocsEntry, DocsPaths, middlewares
+from credmock.domain import Domain
 from credmock.handlers import credentials, mock_api, storefront
+from credmock.inspection import Inspection
+from credmock.request_head import RequestHeadMiddleware
 from credmock.security import name_security_schemes, security_map
 from credmock.settings import Settings
-from credmock.validation import PathSegmentMiddleware, validator_map
+from credmock.validation import validator_map
 
 CONTRACT_SPEC = "openapi.yaml"
 MOCK_API_SPEC = "mock-api.yaml"
@@ -77,31 +79,31 @@ def mount_spec(spec: dict[str, Any], extra: dict[str, Any], extra_name: str) -> 
 
 
 class OperationResolver(Resolver):
-    """operationId -> handler, from an explicit table; each handler gets the backend first.
+    """operationId -> handler, from an explicit table; each handler gets the domain first.
 
     With ``inline`` the handler is wrapped as a coroutine function, so the async engine runs it
-    on the event loop instead of handing it to a thread pool: the backend answers in
+    on the event loop instead of handing it to a thread pool: the domain answers in
     microseconds under its own lock, and the hop between threads cost more than the handler.
     """
 
     def __init__(
         self,
         operations: Mapping[str, Callable[..., Any]],
-        backend: CredentialsBackend,
+        domain: Domain,
         *,
         inline: bool = False,
     ):
         super().__init__()
         self.operations = operations
-        self.backend = backend
+        self.domain = domain
         self.inline = inline
 
     def compiled_handler(self, operation_id: str) -> Callable[..., Any]:
-        """The handler of ``operation_id`` bound to the backend, as a plain function."""
+        """The handler of ``operation_id`` bound to the domain, as a plain function."""
         handler = self.operations.get(operation_id)
         if handler is None:
             raise ResolverError(f"no handler for operationId {operation_id!r}")
-        bound = functools.partial(handler, self.backend)
+        bound = functools.partial(handler, self.domain)
         bound.__name__ = handler.__name__  # type: ignore[attr-defined]
         bound.__doc__ = handler.__doc__
         return bound
@@ -119,18 +121,30 @@ class OperationResolver(Resolver):
 
 
 class CredmockApp:
-    """A Connexion app with its :class:`CredentialsBackend` at hand, for tests and the CLI.
+    """A Connexion app with its :class:`Domain` at hand, for tests and the CLI.
 
     :func:`create_app` builds one of two engines (``Settings.engine``) with the same wiring:
     :class:`CredmockFlaskApp` or :class:`CredmockAsyncApp`.
     """
 
-    backend: CredentialsBackend
+    domain: Domain
     settings: Settings
+    inspection: Inspection  # request journal and faults
     docs: list[DocsEntry]  # the Swagger UI of each API, in the order added
 
+    @property
+    def backend(self) -> Domain:
+        """The domain, by the name the pytest plugin has documented."""
+        return self.domain
+
     def reset(self) -> None:
-        self.backend.reset()
+        self.domain.reset_state()
+        self.inspection.reset()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            connexion_compat.keep_server_send(scope, send)  # an injected fault may reset the connection
+        await super().__call__(scope, receive, send)  # type: ignore[misc]
 
 
 class CredmockFlaskApp(CredmockApp, connexion.FlaskApp):
@@ -166,7 +180,7 @@ ENGINES: dict[str, type[CredmockAsyncApp] | type[CredmockFlaskApp]] = {
 
 def create_app(
     settings: Settings | None = None,
-    backend: CredentialsBackend | None = None,
+    domain: Domain | None = None,
     *,
     compile_operations: bool = True,
 ) -> CredmockApp:
@@ -174,16 +188,18 @@ def create_app(
     objects built once (:mod:`credmock.compiled`); ``compile_operations=False`` leaves every
     request to Connexion's middleware, for comparing the two."""
     settings = settings or Settings()
-    backend = backend or CredentialsBackend(settings)
+    domain = domain or Domain(settings)
     engine = ENGINES.get(settings.engine)
     if engine is None:
         raise ValueError(f"unknown engine {settings.engine!r}: choose one of {', '.join(ENGINES)}")
     app = engine(__name__, validator_map=validator_map(settings.max_body_bytes), middlewares=middlewares())
     app.settings = settings
-    app.backend = backend
+    app.domain = domain
+    contract_operations = {**credentials.OPERATIONS, **storefront.OPERATIONS}
+    app.inspection = Inspection.from_settings(settings, contract_operations)
     apis: list[tuple[str, Mapping[str, Callable[..., Any]]]] = [
-        (CONTRACT_SPEC, {**credentials.OPERATIONS, **storefront.OPERATIONS}),
-        (MOCK_API_SPEC, mock_api.OPERATIONS),
+        (CONTRACT_SPEC, contract_operations),
+        (MOCK_API_SPEC, mock_api.operations(app.inspection)),
     ]
     docs = DocsPaths()
     allowed_methods = http_errors.AllowedMethods()
@@ -194,14 +210,23 @@ def create_app(
             spec,
             name=spec_name,  # Flask's blueprint name: unique even for APIs sharing a base path
             swagger_ui_options=docs.allocate(spec_name, spec).options,
-            resolver=OperationResolver(operations, backend, inline=engine is CredmockAsyncApp),
+            resolver=OperationResolver(operations, domain, inline=engine is CredmockAsyncApp),
             validate_responses=settings.validate_responses,
-            security_map=security_map(backend),
+            security_map=security_map(domain),
         )
     app.docs = docs.entries
     http_errors.install(app, allowed_methods)
-    app.add_middleware(PathSegmentMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
+    app.add_middleware(RequestHeadMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
+    # Before the compiled operations (faults come first) and before CORS (it sees every answer).
+    app.inspection.install(app)
     if compile_operations and engine is CredmockAsyncApp:
-        app.add_middleware(CompiledOperationsMiddleware, position=MiddlewarePosition.BEFORE_SECURITY)
+        compiled = CompiledOperations()
+        # After the faults; and routed ahead of Connexion's router, once the path is settled.
+        app.add_middleware(
+            CompiledOperationsMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, operations=compiled
+        )
+        app.add_middleware(
+            RouteAheadMiddleware, position=MiddlewarePosition.BEFORE_ROUTING, operations=compiled
+        )
     cors.install(app, settings.cors_origins, settings.control_token)
     return app

@@ -103,7 +103,7 @@ class CredentialsBackend:
         check_link_template(settings.email_change_link, "the email change link (--email-change-link)")
         self.clock = clock or Clock(settings.clock_start)
         self.token_source = token_source or TokenSource(settings.seed)
-        self.outbox = outbox or Outbox(settings.outbox_capacity)
+        self.outbox = outbox or Outbox.for_settings(settings)
         self._lock = threading.RLock()
         self._fixture_tenants, self._fixture_customers = (
             load_fixtures(settings.fixtures_path) if settings.fixtures_path else ([], [])
@@ -244,6 +244,7 @@ class CredentialsBackend:
         last_name: str = "",
         contact_email: str | None = None,
         profile: CustomerProfile | None = None,
+        initial_password: bool = False,
     ) -> Customer:
         email, password = require_texts(email=email, password=password)
         if contact_email is not None:
@@ -257,6 +258,7 @@ class CredentialsBackend:
                 last_name or "",
                 contact_email,
                 profile=profile or CustomerProfile(),
+                initial_password=initial_password,
             )
         )
 
@@ -344,6 +346,7 @@ class CredentialsBackend:
             raise errors.PasswordPolicyViolation(
                 f"The password must have at least {minimum} characters.",
                 [errors.FieldProblem(field, "too_short", f"At least {minimum} characters are required.")],
+                reason=f"{field}: shorter than {minimum}",
             )
 
     # Access tokens ----------------------------------------------------------------------------
@@ -412,8 +415,10 @@ class CredentialsBackend:
         customer = self._tenant(tenant).customer_by_email(email)
         if password is not None:
             password = require_text(password, "password")
-            if customer is None or not verify_password(password, customer.password_hash):
-                raise errors.InvalidCredentials()
+            if customer is None:
+                raise errors.InvalidCredentials(reason=f"no customer {email} in tenant {tenant}")
+            if not verify_password(password, customer.password_hash):
+                raise errors.InvalidCredentials(reason=f"wrong password for {customer.email}")
         elif customer is None:
             raise errors.NotFound(f"No customer with the email '{email}' in tenant '{tenant}'.")
         return self._issue_access_token(
@@ -434,14 +439,14 @@ class CredentialsBackend:
         now = self._now()  # first: a purge it runs applies to this very lookup
         token = self.access_tokens.get(raw_token)
         if token is None:
-            raise errors.InvalidAccessToken()
+            raise errors.InvalidAccessToken("token unknown: never issued or purged")
         if token.expires_at <= now:
-            raise errors.ExpiredAccessToken()
+            raise errors.ExpiredAccessToken(f"token expired {now - token.expires_at:.0f} s ago")
         if token.tenant != tenant:
             self.validate_tenant(tenant)
-            raise errors.TenantMismatch()
+            raise errors.TenantMismatch(reason=f"token of tenant {token.tenant} on tenant {tenant}")
         if customer_required and token.kind != CUSTOMER:
-            raise errors.CustomerTokenRequired()
+            raise errors.CustomerTokenRequired(reason="anonymous token where a customer token is needed")
         return token
 
     def _forget_access_tokens(self, matches: Callable[[AccessToken], bool]) -> None:
@@ -454,7 +459,7 @@ class CredentialsBackend:
     def _customer_of(self, token: AccessToken) -> Customer:
         customer = self._tenant(token.tenant).customers.get(token.customer_id or "")
         if customer is None:  # the customer is gone: the token means nothing any more
-            raise errors.InvalidAccessToken()
+            raise errors.InvalidAccessToken("token of a customer that no longer exists")
         return customer
 
     # Storefront sessions: login, refresh, logout, profile -------------------------------------
@@ -465,8 +470,8 @@ class CredentialsBackend:
         the same 401 (:class:`errors.LoginFailed`); a missing field is a 400."""
         try:
             return self.issue_customer_token(tenant, email, password=password)
-        except errors.InvalidCredentials:
-            raise errors.LoginFailed() from None
+        except errors.InvalidCredentials as error:
+            raise errors.LoginFailed(error.reason) from None
 
     @_locked
     def refresh_access_token(self, tenant: str, refresh_token: Any, *, kind: str, field: str) -> AccessToken:
@@ -563,7 +568,9 @@ class CredentialsBackend:
         )
         link = build_link(template, tenant=customer.tenant, token=token.value, email=to)
         name = " ".join(part for part in (customer.first_name, customer.last_name) if part)
-        subject, body = compose(purpose, name=name, token=token.value, link=link, lifetime_seconds=lifetime)
+        subject, body, html = compose(
+            purpose, name=name, token=token.value, link=link, lifetime_seconds=lifetime
+        )
         state = self._tenant(customer.tenant)
         previous = state.live_email_tokens.get((customer.id, purpose))
         if previous:
@@ -578,6 +585,8 @@ class CredentialsBackend:
                 kind=purpose,
                 subject=subject,
                 body=body,
+                html=html,
+                name=name,
                 token=token.value,
                 link=link,
                 customer_id=customer.id,
@@ -592,10 +601,10 @@ class CredentialsBackend:
         state = self._tenant(tenant)
         token = state.email_tokens.get(value)
         if token is None or token.purpose != purpose:
-            raise errors.InvalidEmailToken()
+            raise errors.InvalidEmailToken(reason=f"{purpose} token unknown, spent or of another tenant")
         if token.expires_at <= self._now():
             self._spend_email_token(state, value)
-            raise errors.InvalidEmailToken()
+            raise errors.InvalidEmailToken(reason=f"{purpose} token expired")
         return state, token
 
     @staticmethod
@@ -659,8 +668,10 @@ class CredentialsBackend:
                 "syncContactEmail", "invalid_type", "'syncContactEmail' must be a boolean."
             )
         customer = self._customer_of(access_token)
-        if not same_email(email, customer.email) or not verify_password(password, customer.password_hash):
-            raise errors.InvalidCredentials()
+        if not same_email(email, customer.email):
+            raise errors.InvalidCredentials(reason="email is not the login email of the token's customer")
+        if not verify_password(password, customer.password_hash):
+            raise errors.InvalidCredentials(reason="wrong password")
         if same_email(new_email, customer.email):
             raise errors.SameEmail(
                 details=[errors.FieldProblem("newEmail", "same_value", errors.SameEmail.default_message)]

@@ -14,6 +14,7 @@ from pathlib import Path
 from credmock.env_options import invalid_environment_values, read_environment
 from credmock.proxy import add_proxy_command
 from credmock.settings import CONTROL_TOKEN_ENV, Settings
+from credmock.store.base import describe_state
 from credmock.verify import add_verify_command
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -30,6 +31,18 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def parse_latency(text: str) -> tuple[float, float]:
+    """``MIN-MAX`` or ``MS`` milliseconds, for ``--latency``."""
+    low, _, high = text.partition("-")
+    try:
+        bounds = (float(low), float(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not MIN-MAX milliseconds, e.g. 200-800") from None
+    if not 0 <= bounds[0] <= bounds[1] <= 600_000:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 <= MIN <= MAX <= 600000 milliseconds")
+    return bounds
 
 
 def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
@@ -49,6 +62,14 @@ def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
         engine=arguments.engine,
         max_body_bytes=arguments.max_body_size,
         cors_origins=tuple(arguments.cors_origin or Settings.cors_origins),
+        state=arguments.state,
+        reset_on_start=arguments.reset_on_start,
+        log_format=arguments.log_format,
+        quiet=arguments.quiet,
+        journal_size=arguments.journal_size,
+        smtp_url=arguments.smtp_url,
+        mail_from=arguments.mail_from,
+        latency_ms=arguments.latency,
     )
 
 
@@ -62,6 +83,19 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         help="YAML file of tenants and customers (default: the bundled fixtures)",
     )
     group.add_argument("--no-fixtures", action="store_true", help="start with no customers")
+    group.add_argument(
+        "--state",
+        default=defaults.state,
+        metavar="URL",
+        help="where the state lives: 'memory' (default), 'sqlite:///PATH' (kept across restarts, shared "
+        "by --workers) or 'redis://[:password@]HOST:PORT/DB' (shared by instances); a store that holds "
+        "state keeps it, fixtures fill an empty one (default: memory)",
+    )
+    group.add_argument(
+        "--reset-on-start",
+        action="store_true",
+        help="clear the store at start, then load the fixtures (default: keep what it holds)",
+    )
     group.add_argument("--seed", type=int, help="seed tokens, ids and fake customers: same seed, same run")
     group.add_argument(
         "--fake-customers",
@@ -122,26 +156,62 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         help="browser origin allowed to call the mock, e.g. http://localhost:3000 (repeatable; "
         "default: any origin, echoed with credentials allowed)",
     )
+    group.add_argument(
+        "--journal-size",
+        type=int,
+        default=defaults.journal_size,
+        metavar="N",
+        help=f"requests kept for GET /_mock/requests (default: {defaults.journal_size}; 0: none)",
+    )
+    group.add_argument(
+        "--latency",
+        type=parse_latency,
+        metavar="MIN-MAX",
+        help="delay every contract request by MIN to MAX milliseconds (e.g. 200-800), "
+        "for a frontend that must show its spinner",
+    )
+    group.add_argument(
+        "--smtp-url",
+        metavar="URL",
+        help="also deliver every email to this SMTP server: smtp://HOST:PORT (e.g. Mailpit's "
+        "smtp://127.0.0.1:1025), smtps://HOST:PORT for TLS, smtp://USER:PASSWORD@HOST:PORT to log in",
+    )
+    group.add_argument(
+        "--mail-from",
+        default=defaults.mail_from,
+        metavar="ADDRESS",
+        help=f"From of the delivered emails (default: {defaults.mail_from})",
+    )
 
 
 def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
-    backend = app.backend
+    domain = app.domain
     lines = [f"credmock serving the Emporix credentials contract on {url}"]
-    for name, state in sorted(backend.tenants.items()):
-        emails = ", ".join(sorted(customer.email for customer in state.customers.values())[:5])
-        more = len(state.customers) - 5
+    tenants = domain.tenants()
+    for name in sorted(tenants):
+        customers = domain.list_customers(name)
+        emails = ", ".join(sorted(customer.email for customer in customers)[:5])
+        more = len(customers) - 5
         suffix = f", +{more} more" if more > 0 else ""
-        lines.append(f"  tenant {name}: {len(state.customers)} customers ({emails}{suffix})")
-    first_tenant = next(iter(backend.tenants), "demo")  # the first of the fixtures file
+        lines.append(f"  tenant {name}: {len(customers)} customers ({emails}{suffix})")
+    if app.settings.strict_tenants:
+        lines.append(f"  strict tenants: only {', '.join(domain.known_tenants)}; others answer 400")
+    first_tenant = next(iter(tenants), "demo")  # the first of the fixtures file
     lines += [
         f"  anonymous:   GET {url}/customerlogin/auth/anonymous/login?tenant={first_tenant}&client_id=any",
+        f"  inbox:       {url}/_mock/inbox  (the emails in a web page)",
         f"  outbox:      {url}/_mock/outbox  (newest: {url}/_mock/outbox/latest)",
         f"  tokens:      POST {url}/_mock/tokens",
         f"  reset state: POST {url}/_mock/reset",
+        f"  requests:    {url}/_mock/requests  (faults: {url}/_mock/faults)",
     ]
     for number, docs in enumerate(app.docs):
         label = "  docs UI:     " if number == 0 else " " * 15
         lines.append(f"{label}{url}{docs.ui_path}  ({docs.title})")
+    lines.append(f"  state:       {describe_state(app.settings.state)}")
+    delivery = domain.outbox.delivery
+    if delivery is not None:
+        lines.append(f"  SMTP:        every email also goes to {delivery.server}, from {delivery.sender}")
     origins = app.settings.cors_origins
     lines.append(f"  CORS:        {'any origin' if '*' in origins else ', '.join(origins) or 'none'}")
     return "\n".join(lines)
@@ -167,7 +237,8 @@ def control_token_problem(arguments: argparse.Namespace, control_token: str | No
 def serve(arguments: argparse.Namespace) -> int:
     from credmock.app import create_app
     from credmock.seeding import FixtureError
-    from credmock.serving import BindError, bound_port, listen, serve_until_stopped, url_host
+    from credmock.serving import BindError, bound_port, listen, serve_processes, serve_until_stopped, url_host
+    from credmock.store import StoreError, is_shared
 
     control_token = arguments.control_token
     if control_token == GENERATE_CONTROL_TOKEN:
@@ -176,11 +247,24 @@ def serve(arguments: argparse.Namespace) -> int:
     if problem is not None:
         print(f"credmock: {problem}", file=sys.stderr)
         return 2
+    if arguments.workers < 1:
+        print("credmock: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if arguments.workers > 1 and not is_shared(arguments.state):
+        print(
+            f"credmock: --workers {arguments.workers} needs a shared store: with --state memory each worker "
+            "would keep its own customers and tokens; use --state sqlite:///PATH or redis://HOST:PORT/DB",
+            file=sys.stderr,
+        )
+        return 2
+    if arguments.workers > 1 and arguments.seed is not None:
+        print("credmock: --seed with --workers: every worker would draw the same tokens", file=sys.stderr)
+        return 2
     try:
         settings = dataclasses.replace(settings_from_arguments(arguments), control_token=control_token)
-        app = create_app(settings)
+        app = create_app(settings)  # fills (or, with --reset-on-start, resets) the store, once
         sock = listen(arguments.host, arguments.port)
-    except (FixtureError, ValueError, BindError) as error:
+    except (FixtureError, ValueError, StoreError, BindError) as error:
         print(f"credmock: {error}", file=sys.stderr)
         return 2
     url = f"http://{url_host(arguments.host)}:{bound_port(sock)}"
@@ -196,15 +280,29 @@ def serve(arguments: argparse.Namespace) -> int:
         print(f"  control token (generated): {control_token}  (send it as X-Mock-Control-Token)", flush=True)
     elif control_token is not None:
         print("  control token: required on /_mock in the X-Mock-Control-Token header", flush=True)
-    config = uvicorn_config(app, arguments)
-    serve_until_stopped(config, sock)
+    if arguments.workers == 1:
+        serve_until_stopped(uvicorn_config(app, arguments), sock)
+        delivery = app.domain.outbox.delivery
+        if delivery is not None and not delivery.wait_until_idle(timeout=10):
+            print(f"credmock: emails still queued for {delivery.server} at exit", file=sys.stderr)
+        return 0
+    from credmock import workers
+
+    print(f"  workers:     {arguments.workers} processes over the one store", flush=True)
+    app.domain.close()
+    workers.pass_settings(dataclasses.replace(settings, reset_on_start=False))
+    serve_processes(uvicorn_config(f"{workers.__name__}:app", arguments, factory=True), sock)
     return 0
 
 
-def uvicorn_config(app, arguments: argparse.Namespace):  # -> uvicorn.Config
+def uvicorn_config(app, arguments: argparse.Namespace, **options):  # -> uvicorn.Config
+    """``app``: the app, or the import string of a factory (``factory=True``) for ``--workers``."""
     import uvicorn
 
-    return uvicorn.Config(app, log_level=arguments.log_level, access_log=arguments.access_log)
+    # No uvicorn access log: the request log (credmock.request_log) says more, reasons included.
+    return uvicorn.Config(
+        app, log_level=arguments.log_level, access_log=False, workers=arguments.workers, **options
+    )
 
 
 def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
@@ -222,7 +320,21 @@ def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
-    parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=Settings.log_format,
+        help="the request log on stdout, one line per request with why each error was answered: "
+        "text for a terminal, json for a log collector (default: text)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no request log")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve from N processes (default: 1); needs a shared --state (sqlite or redis)",
+    )
     parser.add_argument(
         "--control-token",
         metavar="TOKEN",

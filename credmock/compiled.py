@@ -5,15 +5,16 @@ every validation rule. Per request, though, its middleware builds request object
 and decorators anew and reads the body twice (once to validate it, once for the handler): 84%
 of the server's time on the password-reset request went there.
 
-:class:`CompiledOperationsMiddleware` sits in Connexion's stack right after its router. For an
-operation of a shape it knows (path parameters, a JSON body or none, bearer or control-token
-security, a handler without ``**kwargs``) it answers from objects built once per operation:
-the bearer check called directly, the path parameters checked by the app's parameter validator,
-the body read, parsed and checked in one pass by the app's body validator and handed to the
-handler as parsed, the answer built as Connexion builds it (and checked by Connexion's response
-validation when it is on). Errors are raised as Connexion's middleware raises them, so the
-error handlers shape them the same. Routing, CORS, the docs and every other operation stay
-Connexion's own.
+:class:`CompiledOperationsMiddleware` sits in Connexion's stack after its router (and
+:class:`RouteAheadMiddleware` routes as the router does, ahead of it). For an operation of a
+shape it knows (path parameters, a JSON body or none, bearer or control-token security, a
+handler without ``**kwargs``) it answers from objects built once per operation: the bearer
+check called directly, the path parameters checked by the app's parameter validator, the body
+read, parsed and checked in one pass by the app's body validator and handed to the handler as
+parsed, the answer built as Connexion builds it (and checked by
+Connexion's response validation when it is on). Errors are raised as Connexion's middleware
+raises them, so the error handlers shape them the same. CORS, the docs, error handling and
+every other operation stay Connexion's own.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from connexion.datastructures import NoContent
 from connexion.decorators.parameter import sanitized
 from connexion.exceptions import BadRequestProblem, NonConformingResponseHeaders, OAuthProblem
 from connexion.frameworks.starlette import Starlette as StarletteFramework
+from connexion.frameworks.starlette import starlettify_path
 from connexion.http_facts import METHODS
 from connexion.jsonifier import Jsonifier
 from connexion.middleware.abstract import ROUTING_CONTEXT, SpecMiddleware
 from connexion.middleware.request_validation import RequestValidationOperation
 from connexion.middleware.response_validation import ResponseValidationOperation
+from connexion.middleware.routing import RoutingMiddleware
 from connexion.operations import AbstractOperation
 from connexion.resolver import ResolverError
 from connexion.utils import (
@@ -45,10 +48,11 @@ from connexion.utils import (
 from connexion.validators import VALIDATOR_MAP
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from credmock import connexion_compat
-from credmock.backend import CredentialsBackend
+from credmock.domain import Domain
 from credmock.security import bearer_verifier, control_token_verifier, scheme_name
 
 NO_VALUE = object()  # a security scheme whose credential the request does not carry
@@ -110,6 +114,30 @@ def verify_security(checks: list[SecurityCheck], scope: Scope) -> t.Any:
     raise OAuthProblem(detail="No authorization token provided")
 
 
+class PathParameterChecks:
+    """The verdict of the parameter validator on a path parameter's value, remembered: a path
+    names few tenants, each checked against the same schema on every request. Bounded: the
+    memory is dropped when full (a client sending ever new values gains nothing from it)."""
+
+    SIZE = 1024
+
+    def __init__(self, validate_parameter: Callable[[str, t.Any, dict[str, t.Any]], str | None]) -> None:
+        self.validate_parameter = validate_parameter
+        self.verdicts: dict[tuple[str, t.Any], str | None] = {}
+
+    def __call__(self, name: str, value: t.Any, parameter: dict[str, t.Any]) -> str | None:
+        key = (name, value)
+        try:
+            return self.verdicts[key]
+        except KeyError:
+            pass
+        verdict = self.validate_parameter("path", value, parameter)
+        if len(self.verdicts) >= self.SIZE:
+            self.verdicts.clear()
+        self.verdicts[key] = verdict
+        return verdict
+
+
 @dataclass(frozen=True)
 class BodyRule:
     """How an operation's JSON body is read and checked, built once."""
@@ -139,14 +167,13 @@ class BodyRule:
             strict_validation=False,
             uri_parser=self.uri_parser,
         )
-        if not int(header(scope, b"content-length") or 0):
-            default = self.schema.get("default")
-            if default is None and self.required:
-                raise BadRequestProblem("RequestBody is required")
-            if default is not None:
-                body = copy.deepcopy(default)
-                connexion_compat.validate_body(validator, body)
-                return body
+        default = self.schema.get("default")
+        if default is not None and not int(header(scope, b"content-length") or 0):
+            body = copy.deepcopy(default)
+            connexion_compat.validate_body(validator, body)
+            return body
+        # Otherwise the body is read (a chunked one has no Content-Length) and the validator
+        # says what an empty one is, as on the other engine.
 
         async def stream() -> t.AsyncGenerator[bytes, None]:
             more_body = True
@@ -179,7 +206,7 @@ class CompiledOperation:
         *,
         handler: Callable[..., t.Any],
         security: list[SecurityCheck] | None,
-        path_parameters: list[tuple[str, dict[str, t.Any]]],
+        path_parameters: list[tuple[str, str, dict[str, t.Any]]],  # (name, argument, definition)
         validate_parameter: Callable[[str, t.Any, dict[str, t.Any]], str | None],
         body: BodyRule | None,
         arguments: frozenset[str],
@@ -194,6 +221,7 @@ class CompiledOperation:
         self.arguments = arguments
         self.produces = produces
         self.jsonifier = jsonifier
+        self.bodiless_answers: dict[tuple[t.Any, ...], tuple[int, tuple[tuple[bytes, bytes], ...]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kwargs: dict[str, t.Any] = {}
@@ -204,19 +232,34 @@ class CompiledOperation:
             if "user" in self.arguments:
                 kwargs["user"] = token_info.get("sub", token_info.get("uid"))
         path_params = scope.get("path_params", {})
-        for name, parameter in self.path_parameters:
-            value = path_params.get(name)
-            error = self.validate_parameter("path", value, parameter)
+        for name, _argument, parameter in self.path_parameters:
+            error = self.validate_parameter(name, path_params.get(name), parameter)
             if error:
                 raise BadRequestProblem(detail=error)
-        for name, _parameter in self.path_parameters:
+        for name, argument, _parameter in self.path_parameters:
             if name in path_params:
-                kwargs[sanitized(name)] = path_params[name]
+                kwargs[argument] = path_params[name]
         if self.body is not None:
             body = await self.body.read(scope, receive)
             if self.body.argument is not None:
                 kwargs[self.body.argument] = self.body.handler_argument(body)
-        response = self.respond(self.handler(**kwargs))
+        handler_response = self.handler(**kwargs)
+        bodiless = (
+            type(handler_response) is tuple
+            and len(handler_response) == 2
+            and handler_response[0] is None
+            and type(handler_response[1]) is int
+        )
+        if bodiless and handler_response in self.bodiless_answers:
+            # (None, 204): the same status and headers every time, sent as built the first time
+            status, headers = self.bodiless_answers[handler_response]
+            await send({"type": "http.response.start", "status": status, "headers": list(headers)})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        response = self.respond(handler_response)
+        if bodiless and not response.body and len(self.bodiless_answers) < 8:
+            # before sending: middleware may add headers to the list it sends
+            self.bodiless_answers[handler_response] = (response.status_code, tuple(response.raw_headers))
         await response(scope, receive, send)
 
     def respond(self, handler_response: t.Any) -> Response:
@@ -254,7 +297,7 @@ class CompiledOperation:
 class CompileContext:
     """What every operation of one API is compiled with."""
 
-    backend: CredentialsBackend
+    domain: Domain
     handler_for: Callable[[str], Callable[..., t.Any]]
     validator_map: dict[str, t.Any]
     jsonifier: Jsonifier
@@ -273,13 +316,13 @@ def compile_security(operation: AbstractOperation, context: CompileContext) -> l
         (name,) = requirement
         definition = operation.security_schemes[name]
         if definition.get("type") == "http" and definition.get("scheme", "").lower() == "bearer":
-            checks.append(bearer_check(bearer_verifier(context.backend, scheme_name(definition))))
+            checks.append(bearer_check(bearer_verifier(context.domain, scheme_name(definition))))
         elif (
             definition.get("type") == "apiKey"
             and definition.get("in") == "header"
             and not definition.get("x-authentication-scheme")
         ):
-            verify = control_token_verifier(context.backend.settings.control_token)
+            verify = control_token_verifier(context.domain.settings.control_token)
             checks.append(header_check(definition["name"], verify))
         else:
             return None
@@ -345,8 +388,11 @@ def compile_operation(operation: AbstractOperation, context: CompileContext) -> 
     return CompiledOperation(
         handler=handler,
         security=security,
-        path_parameters=[(parameter["name"].replace("-", "_"), parameter) for parameter in parameters],
-        validate_parameter=parameter_validator.validate_parameter,
+        path_parameters=[
+            (parameter["name"].replace("-", "_"), sanitized(parameter["name"].replace("-", "_")), parameter)
+            for parameter in parameters
+        ],
+        validate_parameter=PathParameterChecks(parameter_validator.validate_parameter),
         body=body or None,
         arguments=arguments,
         produces=produces,
@@ -354,18 +400,14 @@ def compile_operation(operation: AbstractOperation, context: CompileContext) -> 
     )
 
 
-class CompiledOperationsMiddleware(SpecMiddleware):
-    """Answers the compiled operations; hands every other request on to Connexion's stack.
+class CompiledOperations:
+    """The compiled operations of one app, by (API base path, operationId): filled by
+    :class:`CompiledOperationsMiddleware`, read by :class:`RouteAheadMiddleware` too."""
 
-    An API takes part when its resolver offers ``compiled_handler(operation_id)`` (a plain
-    function taking the handler's arguments) and ``backend``.
-    """
+    def __init__(self) -> None:
+        self.by_route: dict[tuple[str, str], Callable[[Scope, Receive, Send], Awaitable[None]]] = {}
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.operations: dict[tuple[str, str], Callable[[Scope, Receive, Send], Awaitable[None]]] = {}
-
-    def add_api(self, specification: t.Any, base_path: str | None = None, **kwargs: t.Any) -> None:
+    def add_api(self, specification: t.Any, base_path: str | None, **kwargs: t.Any) -> None:
         resolver = kwargs.get("resolver")
         handler_for = getattr(resolver, "compiled_handler", None)
         if handler_for is None or kwargs.get("strict_validation"):
@@ -373,40 +415,157 @@ class CompiledOperationsMiddleware(SpecMiddleware):
         api_base_path = specification.base_path if base_path is None else base_path
         validator_map = {**VALIDATOR_MAP, **(kwargs.get("validator_map") or {})}
         context = CompileContext(
-            backend=resolver.backend,  # type: ignore[union-attr]
+            domain=resolver.domain,  # type: ignore[union-attr]
             handler_for=handler_for,
             validator_map=validator_map,
             jsonifier=kwargs.get("jsonifier") or Jsonifier(),
         )
-        for path, methods in specification.get("paths", {}).items():
-            for method in methods:
-                if method not in METHODS:
-                    continue
-                try:
-                    operation = specification.operation_cls.from_spec(
-                        specification,
-                        path=path,
-                        method=method,
-                        resolver=resolver,
-                        uri_parser_class=kwargs.get("uri_parser_class"),
-                    )
-                except ResolverError:
-                    continue
-                compiled: t.Any = compile_operation(operation, context)
-                if compiled is None:
-                    continue
-                if kwargs.get("validate_responses"):
-                    compiled = ResponseValidationOperation(
-                        compiled, operation=operation, validator_map=validator_map
-                    )
-                self.operations[(api_base_path, operation.operation_id)] = compiled
+        for operation in operations_of(specification, resolver, kwargs.get("uri_parser_class")):
+            compiled: t.Any = compile_operation(operation, context)
+            if compiled is None:
+                continue
+            if kwargs.get("validate_responses"):
+                compiled = ResponseValidationOperation(
+                    compiled, operation=operation, validator_map=validator_map
+                )
+            self.by_route[(api_base_path, operation.operation_id)] = compiled
+
+
+def operations_of(specification: t.Any, resolver: t.Any, uri_parser_class: t.Any) -> t.Iterator[t.Any]:
+    """The operations of a spec in the order Connexion routes them; None for one whose handler
+    does not resolve (Connexion routes it to its resolver-error handler)."""
+    for path, methods in specification.get("paths", {}).items():
+        for method in methods:
+            if method not in METHODS:
+                continue
+            try:
+                yield specification.operation_cls.from_spec(
+                    specification,
+                    path=path,
+                    method=method,
+                    resolver=resolver,
+                    uri_parser_class=uri_parser_class,
+                )
+            except ResolverError:
+                yield None
+
+
+class CompiledOperationsMiddleware(SpecMiddleware):
+    """After Connexion's router (and whatever runs after it, such as injected faults): answers a
+    routed request whose operation is compiled; hands every other one on to Connexion's
+    security, validation and handler decorators."""
+
+    def __init__(self, app: ASGIApp, *, operations: CompiledOperations) -> None:
+        self.app = app
+        self.compiled = operations
+
+    @property
+    def operations(self) -> dict[tuple[str, str], t.Any]:
+        """(API base path, operationId) -> the compiled operation."""
+        return self.compiled.by_route
+
+    def add_api(self, specification: t.Any, base_path: str | None = None, **kwargs: t.Any) -> None:
+        self.compiled.add_api(specification, base_path, **kwargs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         routing = scope.get("extensions", {}).get(ROUTING_CONTEXT) if scope["type"] == "http" else None
         compiled = (
-            self.operations.get((routing["api_base_path"], routing["operation_id"])) if routing else None
+            self.compiled.by_route.get((routing["api_base_path"], routing["operation_id"]))
+            if routing
+            else None
         )
         if compiled is None:
             await self.app(scope, receive, send)
         else:
             await compiled(scope, receive, send)
+
+
+@dataclass(frozen=True)
+class RouteEntry:
+    """One route of Connexion's router, in its order."""
+
+    route: Route
+    literal_ends: tuple[str, str]  # the path's text before its first and after its last parameter
+    api_base_path: str
+    operation_id: str | None
+
+
+def literal_ends(route_path: str) -> tuple[str, str]:
+    """What any path a route matches starts and ends with (its whole text when it has no
+    parameter)."""
+    if "{" not in route_path:
+        return "", route_path
+    return route_path.split("{", 1)[0], route_path.rsplit("}", 1)[1]
+
+
+async def _never_called(scope: Scope, receive: Receive, send: Send) -> None:  # a Route's endpoint
+    raise RuntimeError("route entries are matched, not called")
+
+
+class RouteAheadMiddleware(SpecMiddleware):
+    """Connexion's routing, done ahead of Connexion's router for the compiled operations.
+
+    Placed right before Connexion's :class:`RoutingMiddleware`, it holds every operation's route
+    in the order that router holds them (APIs in the order added, then the spec's paths and
+    methods), so the first route matching a request is the one the router would pick. When that
+    route's operation is compiled, the request goes on routed (path parameters and the routing
+    context in its scope, as the router leaves them) to what follows the router; any other
+    request goes to the router itself. Matching a path against a handful of routes of the
+    request's method is cheaper than the router's mounts, routes and context variables.
+    """
+
+    def __init__(self, app: ASGIApp, *, operations: CompiledOperations) -> None:
+        self.app = app
+        self.compiled = operations
+        # What follows the router, when this middleware is right before it (else: no shortcut).
+        self.after_router: ASGIApp | None = app.app if isinstance(app, RoutingMiddleware) else None
+        self.routes: dict[str, list[RouteEntry]] = {}  # by method (GET routes also answer HEAD)
+
+    def add_api(self, specification: t.Any, base_path: str | None = None, **kwargs: t.Any) -> None:
+        api_base_path = specification.base_path if base_path is None else base_path
+        operations = operations_of(specification, kwargs.get("resolver"), kwargs.get("uri_parser_class"))
+        for (path, method), operation in zip(spec_routes(specification), operations, strict=True):
+            types = operation.get_path_parameter_types() if operation is not None else {}
+            route_path = api_base_path + starlettify_path(path, types)
+            route = Route(route_path, _never_called, methods=[method.upper()])
+            entry = RouteEntry(
+                route, literal_ends(route_path), api_base_path, getattr(operation, "operation_id", None)
+            )
+            for route_method in route.methods or ():
+                self.routes.setdefault(route_method, []).append(entry)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.after_router is not None:
+            # Under a root path Starlette matches the rest of the path: no shortcut then.
+            path = None if scope.get("root_path") else scope["path"]
+            for entry in self.routes.get(scope["method"], ()):
+                prefix, suffix = entry.literal_ends
+                if path is not None and not (path.startswith(prefix) and path.endswith(suffix)):
+                    continue  # cannot match: no need for the route's regex
+                match, child_scope = entry.route.matches(scope)
+                if match is not Match.FULL:
+                    continue
+                if (entry.api_base_path, entry.operation_id) not in self.compiled.by_route:
+                    break
+                routed = {
+                    **scope,
+                    "path_params": {**scope.get("path_params", {}), **child_scope["path_params"]},
+                    "extensions": {
+                        **scope.get("extensions", {}),
+                        ROUTING_CONTEXT: {
+                            "api_base_path": entry.api_base_path,
+                            "operation_id": entry.operation_id,
+                        },
+                    },
+                }
+                await self.after_router(routed, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def spec_routes(specification: t.Any) -> t.Iterator[tuple[str, str]]:
+    """(path, method) of each operation of a spec, in the order :func:`operations_of` gives them."""
+    for path, methods in specification.get("paths", {}).items():
+        for method in methods:
+            if method in METHODS:
+                yield path, method

@@ -5,11 +5,17 @@ decorators once, naming the function a bearer scheme is checked with, parsing a 
 without replaying it). Each such use is made here and listed in :data:`PRIVATE_MEMBERS`;
 ``tests/test_connexion_compat.py`` checks every entry by name, so an upgrade that removes one
 fails there, not somewhere under load. ``pyproject.toml`` pins Connexion's minor version.
+
+One use is uvicorn's, not Connexion's: ASGI has no way to reset a connection, and only uvicorn's
+request cycle, the object the server's ``send`` is bound to, holds the connection's transport
+(its ``transport`` attribute), for an injected ``connection-reset`` fault.
 """
 
 from __future__ import annotations
 
 import functools
+import socket
+import struct
 import typing as t
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +28,7 @@ from connexion.decorators.response import BaseResponseDecorator
 from connexion.middleware.swagger_ui import SwaggerUIAPI
 from connexion.security import BearerSecurityHandler, SecurityHandlerFactory
 from connexion.validators import AbstractRequestBodyValidator, JSONRequestBodyValidator
-from starlette.types import Scope
+from starlette.types import Scope, Send
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,9 @@ PRIVATE_MEMBERS: tuple[PrivateMember, ...] = (
         AbstractRequestBodyValidator, "_parse", "a request body parsed once, without replaying it"
     ),
     PrivateMember(AbstractRequestBodyValidator, "_validate", "a parsed request body checked"),
+    PrivateMember(
+        AbstractRequestBodyValidator, "_insert_messages", "a decoded body replayed to the handler"
+    ),
     PrivateMember(JSONRequestBodyValidator, "_validator", "the body's schema validator, built once"),
     PrivateMember(AbstractRequestBodyValidator, "_schema", "the body schema a validator checks", True),
     PrivateMember(AbstractRequestBodyValidator, "_encoding", "the charset a body is decoded with", True),
@@ -149,3 +158,33 @@ def raise_most_specific(errors: list[Exception]) -> t.NoReturn:
 def unpack_handler_response(handler_response: t.Any) -> tuple[t.Any, int | None, dict[str, str]]:
     """A handler's answer as Connexion reads it: (data, status or None, headers)."""
     return BaseResponseDecorator._unpack_handler_response(handler_response)
+
+
+# Connections reset (uvicorn) ---------------------------------------------------------------
+
+SERVER_SEND_KEY = "credmock.server_send"
+
+
+def keep_server_send(request_scope: Scope, send: Send) -> None:
+    """Remember the server's ``send`` of this request, before any middleware wraps it."""
+    request_scope[SERVER_SEND_KEY] = send
+
+
+def server_transport(send: Send) -> t.Any:
+    """The asyncio transport of uvicorn's request cycle ``send`` is bound to, or None."""
+    return getattr(getattr(send, "__self__", None), "transport", None)
+
+
+def reset_connection(request_scope: Scope) -> bool:
+    """Close the request's connection with a TCP reset (SO_LINGER 0, then abort), as a crashed
+    upstream or a dropped load balancer does. False when no server connection is at hand (an
+    in-process test client)."""
+    send = request_scope.get(SERVER_SEND_KEY)
+    transport = server_transport(send) if send is not None else None
+    if transport is None:
+        return False
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+    return True

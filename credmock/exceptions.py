@@ -2,6 +2,9 @@
 sends: 400/403/404 the contract's ``ErrorMessage``, 401 Apigee's ``fault``.
 
 The domain raises these; one error handler in :mod:`credmock.app` turns them into responses.
+Each also carries a ``reason``: what went wrong in words, for the request log and the journal,
+said where the error is decided (the body the client gets stays the real service's). A reason
+never holds a token or a password.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ class FieldProblem:
     def to_dict(self) -> dict[str, str]:
         return {"field": self.field, "type": self.type, "message": self.message}
 
+    @property
+    def reason(self) -> str:
+        """``field: problem`` in words; never the field's value (it may be a password)."""
+        return f"{self.field}: {self.type.replace('_', ' ')}"
+
 
 class ApiError(Exception):
     """An error answered in the contract's ``ErrorMessage`` shape."""
@@ -28,11 +36,29 @@ class ApiError(Exception):
     status: ClassVar[int] = 400
     error_type: ClassVar[str] = "bad_request"
     default_message: ClassVar[str] = "The request is not valid."
+    default_reason: ClassVar[str | None] = None  # when the message does not say it shortly
 
-    def __init__(self, message: str | None = None, details: list[FieldProblem] | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        details: list[FieldProblem] | None = None,
+        *,
+        reason: str | None = None,
+    ):
         self.message = message or self.default_message
         self.details = details or []
+        self._reason = reason
         super().__init__(self.message)
+
+    @property
+    def reason(self) -> str:
+        """Why, in words: the reason given where the error was decided, else the problem of each
+        field, else the message."""
+        if self._reason or self.default_reason:
+            return self._reason or self.default_reason  # type: ignore[return-value]
+        if self.details:
+            return "; ".join(detail.reason for detail in self.details)
+        return self.message
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"status": self.status, "type": self.error_type, "message": self.message}
@@ -53,8 +79,10 @@ class ValidationFailed(ApiError):
     default_message = "The request body is not valid."
 
     @classmethod
-    def for_field(cls, field: str, problem_type: str, message: str) -> ValidationFailed:
-        return cls(message, [FieldProblem(field, problem_type, message)])
+    def for_field(
+        cls, field: str, problem_type: str, message: str, *, reason: str | None = None
+    ) -> ValidationFailed:
+        return cls(message, [FieldProblem(field, problem_type, message)], reason=reason)
 
 
 class InvalidTenant(ApiError):
@@ -111,6 +139,10 @@ class AccessTokenError(Exception):
     faultstring: ClassVar[str] = "Invalid access token"
     errorcode: ClassVar[str] = "oauth.v2.InvalidAccessToken"
 
+    def __init__(self, reason: str | None = None) -> None:
+        self.reason = reason or self.faultstring
+        super().__init__(self.reason)
+
     def body(self) -> dict[str, Any]:
         return {"fault": {"faultstring": self.faultstring, "detail": {"errorcode": self.errorcode}}}
 
@@ -151,7 +183,10 @@ class CustomerTokenRequired(Forbidden):
 
 class MissingScope(Forbidden):
     def __init__(self, scope: str) -> None:
-        super().__init__(f"User not authorized: the access token lacks the scope '{scope}'.")
+        super().__init__(
+            f"User not authorized: the access token lacks the scope '{scope}'.",
+            reason=f"token lacks the scope {scope}",
+        )
 
 
 # Other statuses of the mock's own API and of unknown routes ----------------------------------------
@@ -163,6 +198,7 @@ class ControlTokenRequired(ApiError):
     status = 401
     error_type = "unauthorized"
     default_message = "This call needs the server's control token in the X-Mock-Control-Token header."
+    default_reason = "control token missing or wrong"
 
 
 class NotFound(ApiError):

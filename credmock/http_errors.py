@@ -15,6 +15,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
 from credmock import exceptions as errors
+from credmock.exchanges import note_reason
 
 logger = logging.getLogger("credmock")
 
@@ -25,6 +26,11 @@ _PROBLEM_ERRORS: dict[int, type[errors.ApiError] | type[errors.AccessTokenError]
     403: errors.Forbidden,
     404: errors.NotFound,
     405: errors.MethodNotAllowed,
+}
+# Connexion's words for a request without a usable bearer token, and ours for the request log.
+_MISSING_TOKEN_REASONS = {
+    "No authorization token provided": "no access token: no Authorization header",
+    "Invalid authorization header": "no access token: the Authorization header is not 'Bearer <token>'",
 }
 
 
@@ -55,7 +61,9 @@ def from_problem(problem: HTTPException) -> errors.ApiError | errors.AccessToken
         )
     error_class = _PROBLEM_ERRORS.get(status)
     if error_class is errors.InvalidAccessToken:
-        return errors.InvalidAccessToken()
+        return errors.InvalidAccessToken(_MISSING_TOKEN_REASONS.get(str(detail), detail or None))
+    if error_class is errors.NotFound:  # one answer for every unknown path, whichever router saw it
+        return errors.NotFound(reason="no operation at this path")
     if error_class is not None:
         return error_class(detail if isinstance(detail, str) and detail else None)  # type: ignore[call-arg]
     if status >= 500:
@@ -67,8 +75,9 @@ def from_problem(problem: HTTPException) -> errors.ApiError | errors.AccessToken
 
 
 async def handle_api_error(
-    _request: ConnexionRequest, error: errors.ApiError | errors.AccessTokenError
+    request: ConnexionRequest, error: errors.ApiError | errors.AccessTokenError
 ) -> ConnexionResponse:
+    note_reason(request.scope, error.reason)
     return error_response(error)
 
 
@@ -111,13 +120,16 @@ def problem_handler(allowed_methods: AllowedMethods | None = None):
             if allow:
                 headers = {name: value for name, value in headers.items() if name.lower() != "allow"}
                 headers["Allow"] = allow
-        return error_response(from_problem(problem), headers)
+        error = from_problem(problem)
+        note_reason(request.scope, error.reason)
+        return error_response(error, headers)
 
     return handle_http_problem
 
 
 async def handle_unexpected(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    note_reason(request.scope, f"unhandled {type(error).__name__} (the traceback is logged)")
     return error_response(errors.InternalError())
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+from typing import NamedTuple
 from urllib.parse import quote
 
 from credmock.outbox import EMAIL_CHANGE, PASSWORD_RESET
@@ -25,8 +27,14 @@ def check_link_template(template: str, name: str) -> None:
         ) from None
 
 
-def compose(kind: str, *, name: str, token: str, link: str, lifetime_seconds: int) -> tuple[str, str]:
-    """Subject and plain-text body of an email of ``kind``."""
+class Composed(NamedTuple):
+    subject: str
+    text: str
+    html: str
+
+
+def compose(kind: str, *, name: str, token: str, link: str, lifetime_seconds: int) -> Composed:
+    """Subject, plain-text body and HTML body of an email of ``kind``: the same words in both."""
     minutes = max(1, lifetime_seconds // 60)
     greeting = f"Hello {name}," if name else "Hello,"
     if kind == PASSWORD_RESET:
@@ -35,6 +43,7 @@ def compose(kind: str, *, name: str, token: str, link: str, lifetime_seconds: in
             "We received a request to reset the password of your account.\n"
             "To choose a new password, open this link:"
         )
+        button = "Choose a new password"
         ignore = "If you did not ask for this, ignore this email: your password stays as it is."
     elif kind == EMAIL_CHANGE:
         subject = "Confirm your new email address"
@@ -42,12 +51,39 @@ def compose(kind: str, *, name: str, token: str, link: str, lifetime_seconds: in
             "We received a request to use this address to sign in to your account.\n"
             "To confirm it, open this link:"
         )
+        button = "Confirm this address"
         ignore = "If you did not ask for this, ignore this email: nothing changes."
     else:
         raise ValueError(f"unknown email kind {kind!r}")
-    body = (
-        f"{greeting}\n\n{action}\n\n{link}\n\n"
-        f"Or enter this token: {token}\n\n"
-        f"The link expires in {minutes} minutes and works once.\n{ignore}\n"
+    expiry = f"The link expires in {minutes} minutes and works once."
+    text = f"{greeting}\n\n{action}\n\n{link}\n\nOr enter this token: {token}\n\n{expiry}\n{ignore}\n"
+    html = _HTML_TEMPLATE.format(
+        subject=escape(subject),
+        greeting=escape(greeting),
+        action="<br>".join(escape(line) for line in action.split("\n")),
+        link=escape(link, quote=True),
+        button=escape(button),
+        token=escape(token),
+        expiry=escape(expiry),
+        ignore=escape(ignore),
     )
-    return subject, body
+    return Composed(subject, text, html)
+
+
+_HTML_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{subject}</title></head>
+<body style="margin:0;padding:24px;background:#f4f5f7;font-family:Arial,Helvetica,sans-serif;color:#1d2330">
+<div style="max-width:560px;margin:0 auto;background:#ffffff;border-radius:8px;padding:32px">
+<p style="margin:0 0 16px">{greeting}</p>
+<p style="margin:0 0 24px;line-height:1.5">{action}</p>
+<p style="margin:0 0 24px"><a href="{link}" style="display:inline-block;background:#3b5bdb;color:#ffffff;\
+text-decoration:none;padding:12px 20px;border-radius:6px;font-weight:bold">{button}</a></p>
+<p style="margin:0 0 8px;font-size:13px;color:#5c6370">Or open <a href="{link}">{link}</a></p>
+<p style="margin:0 0 24px;font-size:13px;color:#5c6370">or enter this token:
+<code style="font-size:13px;background:#f1f3f5;padding:2px 6px;border-radius:4px">{token}</code></p>
+<p style="margin:0;font-size:13px;color:#5c6370;line-height:1.5">{expiry}<br>{ignore}</p>
+</div>
+</body>
+</html>
+"""

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from credmock import exceptions as errors
-from credmock.email_address import email_key
 
 ANONYMOUS = "anonymous"
 CUSTOMER = "customer"
@@ -189,20 +188,3 @@ class EmailToken:
     expires_at: float
     new_email: str | None = None
     sync_contact_email: bool = False
-
-
-@dataclass
-class TenantState:
-    """Everything one tenant owns. Created on the tenant's first use."""
-
-    name: str
-    customers: dict[str, Customer] = field(default_factory=dict)
-    # email_key(login email) -> customer id
-    customer_ids_by_email: dict[str, str] = field(default_factory=dict)
-    email_tokens: dict[str, EmailToken] = field(default_factory=dict)
-    # (customer id, purpose) -> the one live token of that purpose
-    live_email_tokens: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    def customer_by_email(self, email: str) -> Customer | None:
-        customer_id = self.customer_ids_by_email.get(email_key(email))
-        return self.customers.get(customer_id) if customer_id else None

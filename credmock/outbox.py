@@ -1,11 +1,19 @@
-"""The outbox: every email the mock "sends" lands here, newest last, bounded in size."""
+"""The outbox: every email the mock "sends" lands here, in the store, bounded in size; with an
+SMTP server configured, each is also delivered there (in the background, see credmock.smtp)."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from credmock.settings import Settings
+    from credmock.smtp import Delivery, SmtpDelivery
+    from credmock.store import Store
 
 PASSWORD_RESET = "password-reset"
 EMAIL_CHANGE = "email-change"
@@ -23,33 +31,62 @@ class Email:
     link: str
     customer_id: str
     sent_at: float
+    html: str = ""
+    name: str = ""  # the recipient's name, as the customer gave it
+    # Set when the outbox also delivers to an SMTP server: queued, sent or failed (and why).
+    delivery: Delivery | None = field(default=None, compare=False)
 
-    def to_dict(self, format_time: Callable[[float], str]) -> dict[str, str]:
-        return {
+    def to_dict(self, format_time: Callable[[float], str]) -> dict[str, Any]:
+        view: dict[str, Any] = {
             "id": self.id,
             "tenant": self.tenant,
             "to": self.to,
             "kind": self.kind,
             "subject": self.subject,
             "body": self.body,
+            "html": self.html,
             "token": self.token,
             "link": self.link,
             "customerId": self.customer_id,
             "sentAt": format_time(self.sent_at),
         }
+        if self.delivery is not None:
+            view["delivery"] = self.delivery.to_dict(format_time)
+        return view
 
 
 class Outbox:
-    """Keeps the newest ``capacity`` emails; older ones fall off so memory stays bounded."""
+    """Keeps the newest ``capacity`` emails in the store; older ones fall off so it stays bounded.
 
-    def __init__(self, capacity: int = 10_000) -> None:
+    An email's SMTP delivery status is followed by the process that sent it (its delivery thread
+    updates it) and shown by that process; the store keeps the email itself."""
+
+    def __init__(self, store: Store, capacity: int = 10_000, delivery: SmtpDelivery | None = None) -> None:
         self.capacity = capacity
-        self._emails: deque[Email] = deque(maxlen=capacity)
+        self.delivery = delivery
+        self._store = store
+        self._deliveries: OrderedDict[str, Delivery] = OrderedDict()  # email id -> its delivery
         self._lock = threading.Lock()
 
+    @classmethod
+    def for_settings(cls, settings: Settings, store: Store) -> Outbox:
+        """The outbox of ``settings``: delivering to ``settings.smtp_url`` when set (a bad URL or
+        sender raises ValueError here, at start)."""
+        delivery = None
+        if settings.smtp_url:
+            from credmock.smtp import SmtpDelivery
+
+            delivery = SmtpDelivery(settings.smtp_url, settings.mail_from)
+        return cls(store, settings.outbox_capacity, delivery)
+
     def send(self, email: Email) -> None:
-        with self._lock:
-            self._emails.append(email)
+        """Keep ``email``; with SMTP, queue it for delivery too (never waits for the server)."""
+        if self.delivery is not None:
+            with self._lock:
+                self._deliveries[email.id] = self.delivery.submit(email)
+                while len(self._deliveries) > self.capacity:
+                    self._deliveries.popitem(last=False)
+        self._store.add_email(dataclasses.replace(email, delivery=None), self.capacity)
 
     def find(
         self,
@@ -61,10 +98,8 @@ class Outbox:
     ) -> list[Email]:
         """Matching emails, newest first. ``to`` matches case-insensitively."""
         wanted_to = to.casefold() if to else None
-        with self._lock:
-            snapshot = list(self._emails)
         found: list[Email] = []
-        for email in reversed(snapshot):
+        for email in self._store.emails():
             if tenant and email.tenant != tenant:
                 continue
             if wanted_to and email.to.casefold() != wanted_to:
@@ -74,6 +109,10 @@ class Outbox:
             found.append(email)
             if limit is not None and len(found) >= limit:
                 break
+        if self._deliveries:
+            found = [
+                dataclasses.replace(email, delivery=self._deliveries.get(email.id)) for email in found
+            ]
         return found
 
     def latest(self, **filters: str | None) -> Email | None:
@@ -81,8 +120,9 @@ class Outbox:
         return found[0] if found else None
 
     def clear(self) -> None:
+        self._store.clear_outbox()
         with self._lock:
-            self._emails.clear()
+            self._deliveries.clear()
 
     def __len__(self) -> int:
-        return len(self._emails)
+        return self._store.email_count()

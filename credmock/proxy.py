@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from credmock.app import CONTRACT_SPEC, load_spec
-from credmock.backend import iso_time
+from credmock.clock import iso_time
 
 if TYPE_CHECKING:  # openapi-core loads in 0.1 s: imported when proxying, not by every CLI start
     from credmock.contract import ContractChecker

@@ -5,7 +5,7 @@ them (entry point ``pytest11``), nothing to import.
 - ``credmock_url``: the base URL of a live mock on a free loopback port, for code that makes
   its own HTTP calls (an SDK, a browser, a subprocess).
 - ``credmock_outbox``: reads the emails the mock sent, e.g. ``latest_token(to=...)``.
-- ``credmock_app``: the app; ``credmock_app.backend`` is the domain (customers, tokens, clock).
+- ``credmock_app``: the app; ``credmock_app.domain`` holds the rules and state (customers, tokens, clock).
 
 Each test starts from fresh state: the fixtures, no tokens, an empty outbox, the clock as
 started. One app (and at most one live server) serves the whole session and is reset before
@@ -106,7 +106,7 @@ class Outbox:
     """The emails the mock sent in this test, newest first."""
 
     def __init__(self, app: CredmockApp) -> None:
-        self._outbox = app.backend.outbox
+        self._outbox = app.domain.outbox
 
     def emails(
         self, *, to: str | None = None, kind: str | None = None, tenant: str | None = None

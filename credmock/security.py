@@ -22,7 +22,7 @@ from connexion.security import ApiKeySecurityHandler
 
 from credmock import connexion_compat
 from credmock import exceptions as errors
-from credmock.backend import CredentialsBackend
+from credmock.domain import Domain
 
 CUSTOMER_SCHEME = "CustomerAccessToken"
 ANONYMOUS_SCHEME = "AnonymousAccessToken"
@@ -58,13 +58,13 @@ def scheme_name(definition: dict[str, Any]) -> str:
     return name
 
 
-def bearer_verifier(backend: CredentialsBackend, name: str) -> BearerVerifier:
+def bearer_verifier(domain: Domain, name: str) -> BearerVerifier:
     """The check of bearer scheme ``name``: a customer token unless the scheme is the anonymous one.
     It never answers None: it raises the contract's 401/403/400."""
     customer_required = name != ANONYMOUS_SCHEME
 
     def verify_bearer_token(token: str, tenant: str) -> dict[str, Any]:
-        access_token = backend.authenticate(token, tenant, customer_required=customer_required)
+        access_token = domain.authenticate(token, tenant, customer_required=customer_required)
         return {
             "sub": access_token.customer_id or ANONYMOUS_SCHEME,
             "scope": list(access_token.scopes),
@@ -79,13 +79,13 @@ def request_tenant(request: Any) -> str:
     return request.path_params.get("tenant") or request.query_params.get("tenant") or ""
 
 
-def security_map(backend: CredentialsBackend) -> dict[str, type]:
-    """Connexion's ``security_map``: bearer schemes checked by ``backend``, the mock API's header
+def security_map(domain: Domain) -> dict[str, type]:
+    """Connexion's ``security_map``: bearer schemes checked by ``domain``, the mock API's header
     by the control token."""
 
     class BackendBearerSecurityHandler(connexion_compat.SchemeBearerSecurityHandler):
         def verifier_for(self, security_scheme: dict[str, Any]) -> Callable[[str, Any], dict[str, Any]]:
-            verify = bearer_verifier(backend, scheme_name(security_scheme))
+            verify = bearer_verifier(domain, scheme_name(security_scheme))
             return lambda token, request: verify(token, request_tenant(request))
 
         def check_bearer_token(
@@ -98,7 +98,7 @@ def security_map(backend: CredentialsBackend) -> dict[str, type]:
 
     return {
         "bearer": BackendBearerSecurityHandler,
-        "apiKey": control_token_handler(backend.settings.control_token),
+        "apiKey": control_token_handler(domain.settings.control_token),
     }
 
 
@@ -132,7 +132,9 @@ def control_token_handler(control_token: str | None) -> type[ApiKeySecurityHandl
 
     class ControlTokenSecurityHandler(ApiKeySecurityHandler):
         def get_fn(self, security_scheme: dict[str, Any], required_scopes: Any) -> Callable[..., Any]:
-            header = security_scheme["name"]
-            return lambda request: verify(request.headers.get(header))
+            name = security_scheme["name"]
+            if security_scheme.get("in") == "query":  # a page a browser opens: no header to send
+                return lambda request: verify(request.query_params.get(name))
+            return lambda request: verify(request.headers.get(name))
 
     return ControlTokenSecurityHandler

@@ -72,3 +72,11 @@ def serve_until_stopped(config: uvicorn.Config, sock: socket.socket) -> None:
     server = uvicorn.Server(config)
     with stop_on_signals(server):
         server.run(sockets=[sock])
+
+
+def serve_processes(config: uvicorn.Config, sock: socket.socket) -> None:
+    """Serve on ``sock`` from ``config.workers`` processes (``config.app`` an import string), as
+    ``uvicorn.run(..., workers=N)`` does, until SIGTERM or Ctrl-C ends them all."""
+    from uvicorn.supervisors import Multiprocess
+
+    Multiprocess(config, sockets=[sock]).run()

@@ -38,6 +38,12 @@ class Settings:
     # Refuse tenants not in the fixtures with the contract's tenant error (else: logged, served empty).
     strict_tenants: bool = False
 
+    # Where the state lives: "memory", "sqlite:///PATH" or "redis://[:password@]HOST:PORT/DB".
+    # Never shown (repr, logs, banner): a URL may hold a password.
+    state: str = field(default="memory", repr=False)
+    # Clear the store at start instead of keeping what it holds.
+    reset_on_start: bool = False
+
     outbox_capacity: int = 10_000
     password_reset_link: str = "http://localhost:3000/reset-password?tenant={tenant}&token={token}"
     email_change_link: str = "http://localhost:3000/confirm-email?tenant={tenant}&token={token}"
@@ -51,3 +57,14 @@ class Settings:
     control_token: str | None = field(default=None, repr=False)
     # Browser origins allowed to call the mock (scheme://host[:port]); "*": any origin, echoed.
     cors_origins: tuple[str, ...] = ("*",)
+
+    # The request log on stdout: one line per request, "text" or "json"; quiet: no log.
+    log_format: str = "text"
+    quiet: bool = False
+    # The newest requests kept for GET /_mock/requests; 0 keeps none.
+    journal_size: int = 1000
+    # Every email is also delivered to this SMTP server (smtp://host:port or smtps://...).
+    smtp_url: str | None = None
+    mail_from: str = "credmock <no-reply@credmock.localhost>"
+    # Milliseconds of delay, drawn between the two bounds, added to every contract request.
+    latency_ms: tuple[float, float] | None = None

@@ -6,13 +6,17 @@ flow, concurrency and browser tests use them.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
+import typing
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 
 import httpx
@@ -44,12 +48,21 @@ def wait_until_healthy(base_url: str, timeout: float = 20.0, process: subprocess
 
 
 class LiveServer:
-    """A credmock app served by uvicorn in a daemon thread of this process."""
+    """A credmock app served by uvicorn in a daemon thread of this process. Its request log is
+    off unless ``request_log``: the lines would land in the test's own stdout."""
 
     def __init__(
-        self, settings: Settings | None = None, *, app: CredmockApp | None = None, host: str = "127.0.0.1"
+        self,
+        settings: Settings | None = None,
+        *,
+        app: CredmockApp | None = None,
+        host: str = "127.0.0.1",
+        request_log: bool = False,
     ):
-        self.app = app or create_app(settings or Settings())
+        settings = settings or Settings()
+        if not request_log:
+            settings = dataclasses.replace(settings, quiet=True)
+        self.app = app or create_app(settings)
         self.host = host
         self._socket = socket.socket()
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -83,7 +96,8 @@ class LiveServer:
 
 
 class ServerProcess:
-    """``credmock serve`` started as a user starts it, in a child process."""
+    """``credmock serve`` started as a user starts it, in a child process. Its output (banner,
+    request log) is read as it comes, so a full pipe never blocks it; :meth:`wait_for_line`."""
 
     def __init__(self, arguments: Sequence[str] = (), *, host: str = "127.0.0.1", port: int | None = None):
         self.port = port or free_port(host)
@@ -101,6 +115,8 @@ class ServerProcess:
         ]
         self.process: subprocess.Popen[str] | None = None
         self.output = ""
+        self._lines: list[str] = []
+        self._reader: threading.Thread | None = None
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         self.process = subprocess.Popen(
@@ -110,6 +126,11 @@ class ServerProcess:
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        self._lines = []
+        self._reader = threading.Thread(
+            target=self._read, args=(self.process.stdout,), daemon=True, name="credmock-output"
+        )
+        self._reader.start()
         try:
             wait_until_healthy(self.base_url, timeout, self.process)
         except Exception:
@@ -117,16 +138,38 @@ class ServerProcess:
             raise
         return self
 
+    def _read(self, stream: typing.IO[str]) -> None:
+        for line in stream:
+            self._lines.append(line)
+
+    def lines(self) -> list[str]:
+        """The lines printed so far."""
+        return list(self._lines)
+
+    def wait_for_line(self, text: str, timeout: float = 20.0) -> str:
+        """The first line printed that contains ``text``, waiting for it up to ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = next((line for line in self.lines() if text in line), None)
+            if found is not None:
+                return found
+            time.sleep(0.02)
+        printed = "".join(self._lines)
+        raise TimeoutError(f"credmock printed no line with {text!r} within {timeout} s:\n{printed}")
+
     def stop(self) -> str:
         """Stop the server; returns everything it printed."""
         if self.process is not None:
             if self.process.poll() is None:
                 self.process.terminate()
             try:
-                self.output, _ = self.process.communicate(timeout=10)
+                self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.output, _ = self.process.communicate()
+                self.process.wait()
+            if self._reader is not None:
+                self._reader.join(timeout=10)
+            self.output = "".join(self._lines)
             self.process = None
         return self.output
 
@@ -136,4 +179,64 @@ class ServerProcess:
     def __exit__(
         self, exc_type: type | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
+        self.stop()
+
+
+def redis_server_path() -> str | None:
+    """The ``redis-server`` binary, or None when it is not installed."""
+    return shutil.which("redis-server") or next(
+        (path for path in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.path.exists(path)), None
+    )
+
+
+class RedisServer:
+    """A throwaway ``redis-server`` on a free loopback port, its files in ``folder``; no persistence."""
+
+    def __init__(self, folder: Path, *, password: str | None = None) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.password = password
+        auth = f":{password}@" if password else ""
+        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> RedisServer:
+        binary = redis_server_path()
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (scripts/install-redis.sh)")
+        arguments = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
+        arguments += ["--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]
+        if self.password:
+            arguments += ["--requirepass", self.password]
+        self.process = subprocess.Popen(
+            arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.folder
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as probe:
+                    probe.sendall(b"PING\r\n")
+                    if probe.recv(64):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"redis-server did not answer within {timeout} s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
         self.stop()

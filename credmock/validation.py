@@ -1,30 +1,35 @@
 """Request body validation against the contract, with errors in the contract's shape.
 
 Connexion's own JSON validator reports one problem as a problem+json string (and fails on
-bytes that are not UTF-8); this one reports every problem as ``ErrorMessage.details``. It also
-refuses bodies above a size limit (before reading them when ``Content-Length`` says so) and the
-non-JSON constants ``NaN`` and ``Infinity`` that Python's parser would otherwise accept.
-:class:`PathSegmentMiddleware` keeps an encoded slash or control character inside its path
-segment, so a tenant such as ``de%2Fmo`` or ``de%0Amo`` is a malformed tenant (400), as the
-contract reads it, not another path or no route at all (404).
+bytes that are not UTF-8); this one decodes the body with :func:`credmock.request_body.decode_json_body`
+(the rules of what a body may be) and reports every problem as ``ErrorMessage.details``. It
+refuses bodies above a size limit before reading them when ``Content-Length`` says so, and as
+the chunks arrive otherwise.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
-import re
 import typing as t
-from urllib.parse import unquote
 
 from connexion.json_schema import Draft4RequestValidator
 from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, MediaTypeDict, ParameterValidator
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import Receive, Scope
 
 from credmock import exceptions as errors
+from credmock.compiled import header
+from credmock.request_body import (
+    DEFAULT_MAX_JSON_DEPTH,
+    JSON_MEDIA_TYPE,
+    BodyError,
+    body_too_large,
+    decode_json_body,
+)
 from credmock.settings import DEFAULT_MAX_BODY_BYTES
 
 # jsonschema keyword -> ErrorMessage.details[].type
@@ -54,13 +59,8 @@ def field_problem(error: ValidationError) -> errors.FieldProblem:
     )
 
 
-def body_too_large(max_body_bytes: int) -> errors.BadRequest:
-    message = f"The request body is larger than {max_body_bytes} bytes."
-    return errors.BadRequest(message, [errors.FieldProblem("body", "too_large", message)])
-
-
-def _reject_constant(name: str) -> t.NoReturn:
-    raise errors.BadRequest(f"The request body is not valid JSON: {name} is not a JSON number.")
+def bad_body(error: BodyError) -> errors.BadRequest:
+    return errors.BadRequest(error.message, [errors.FieldProblem(error.field, error.reason, error.message)])
 
 
 class SchemaValidators:
@@ -116,36 +116,68 @@ class CachedParameterValidator(ParameterValidator):
 
 
 class ContractJSONBodyValidator(JSONRequestBodyValidator):
+    """The one place request bodies enter: decoded by :func:`decode_json_body`, then checked
+    against the operation's schema, on both engines (Connexion runs it before either)."""
+
     max_body_bytes: t.ClassVar[int] = DEFAULT_MAX_BODY_BYTES
+    max_depth: t.ClassVar[int] = DEFAULT_MAX_JSON_DEPTH
     validators: t.ClassVar[SchemaValidators] = SchemaValidators(_body_schema_validator)
 
     @property
     def _validator(self) -> Draft4Validator:  # Connexion's builds a new one on each access
         return self.validators(self._schema)
 
-    async def _read(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> bytes:
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise body_too_large(self.max_body_bytes)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in stream:  # a chunked body has no Content-Length: count as it comes
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise body_too_large(self.max_body_bytes)
-            chunks.append(chunk)
-        return b"".join(chunks)
+    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+        """Read, decode and validate the whole body; the handler then reads it as decoded.
+
+        When the body was sent in another form than plain UTF-8 ``application/json`` (another
+        charset, a byte order mark, ``+json``), the handler gets the decoded value re-encoded as
+        that, whatever the headers said; otherwise the original bytes, which decode the same
+        (the same parser reads them again), with a ``Content-Length`` if they came chunked.
+        """
+        raw = await self._read(_chunks(receive), scope)
+        body = self._decode(raw, scope)
+        self._validate(body)
+        headers = Headers(scope=scope)
+        if headers.get("content-type") != JSON_MEDIA_TYPE or raw.startswith(codecs.BOM_UTF8):
+            raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        elif headers.get("content-length") == str(len(raw)):
+            return self._insert_messages(receive, messages=[_request_message(raw)]), scope
+        # Framed by its length from here on, also when it came chunked (WSGI reads by length).
+        replayed = MutableHeaders(scope={"type": "http", "headers": list(scope["headers"])})
+        del replayed["transfer-encoding"]
+        replayed["content-type"] = JSON_MEDIA_TYPE
+        replayed["content-length"] = str(len(raw))
+        scope = {**scope, "headers": replayed.raw}
+        return self._insert_messages(receive, messages=[_request_message(raw)]), scope
 
     async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
-        raw = await self._read(stream, scope)
-        if not raw.strip():
-            return None
+        """The decoded body, for a caller that hands the parsed body on itself."""
+        return self._decode(await self._read(stream, scope), scope)
+
+    def _decode(self, raw: bytes, scope: Scope) -> t.Any:
         try:
-            return json.loads(raw.decode(self._encoding), parse_constant=_reject_constant)
-        except UnicodeDecodeError:
-            raise errors.BadRequest(f"The request body is not valid {self._encoding}.") from None
-        except json.JSONDecodeError as error:
-            raise errors.BadRequest(f"The request body is not valid JSON: {error}.") from None
+            return decode_json_body(
+                raw,
+                header(scope, b"content-type"),
+                max_depth=self.max_depth,
+                max_bytes=self.max_body_bytes,
+            )
+        except BodyError as error:
+            raise bad_body(error) from None
+
+    async def _read(self, chunks: t.AsyncIterator[bytes], scope: Scope) -> bytes:
+        declared = header(scope, b"content-length") or ""
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise bad_body(body_too_large(self.max_body_bytes))
+        received: list[bytes] = []
+        size = 0
+        async for chunk in chunks:  # a chunked body has no Content-Length: count as it comes
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise bad_body(body_too_large(self.max_body_bytes))
+            received.append(chunk)
+        return b"".join(received)
 
     def _validate(self, body: t.Any) -> dict | None:
         if body is None:
@@ -164,36 +196,19 @@ class ContractJSONBodyValidator(JSONRequestBodyValidator):
         return None
 
 
-_KEPT_ENCODED = re.compile(r"[/\x00-\x1f\x7f]")
-_SLASHES = re.compile("/{2,}")
+async def _chunks(receive: Receive) -> t.AsyncIterator[bytes]:
+    """The body's chunks as the server receives them, up to the last one."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
 
 
-class PathSegmentMiddleware:
-    """Routing on the path's segments as the client sent them.
-
-    ASGI servers decode ``%2F`` into ``/`` in ``scope["path"]``, splitting a segment that
-    RFC 3986 says holds a slash as data, and a decoded newline makes Starlette's routes miss
-    the path altogether. Both stay percent-encoded here, inside their segment; doubled slashes
-    are merged.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw_path: bytes | None = scope.get("raw_path")
-        if scope["type"] == "http" and raw_path:
-            path = scope["path"]
-            if b"%2f" in raw_path.lower() or _KEPT_ENCODED.search(path.replace("/", "")):
-                segments = (unquote(segment) for segment in raw_path.decode("latin-1").split("/"))
-                path = "/".join(
-                    _KEPT_ENCODED.sub(lambda match: f"%{ord(match.group()):02X}", segment)
-                    for segment in segments
-                )
-            path = _SLASHES.sub("/", path)  # as nginx's merge_slashes; Werkzeug would redirect
-            if path != scope["path"]:
-                scope = {**scope, "path": path}
-        await self.app(scope, receive, send)
+def _request_message(body: bytes) -> dict[str, t.Any]:
+    return {"type": "http.request", "body": body, "more_body": False}
 
 
 def validator_map(max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> dict[str, t.Any]:

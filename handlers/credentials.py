@@ -1,4 +1,5 @@
-"""The five credential operations of the contract: read the request, call the domain, answer.
+"""The five credential operations of the contract: read the request, call the rule of the same
+name, answer.
 
 Connexion passes the path's ``tenant``, the validated JSON ``body`` and the ``token_info``
 that the bearer check produced (see :mod:`credmock.security`).
@@ -8,56 +9,60 @@ from __future__ import annotations
 
 from typing import Any
 
-from credmock.backend import CredentialsBackend
+from credmock.handlers.fields import boolean, require_text, require_texts
+
+from credmock.domain import Domain
 
 NO_CONTENT = (None, 204)
 Body = dict[str, Any] | None
 
 
-def request_reset_password(backend: CredentialsBackend, tenant: str, body: Body = None) -> tuple[None, int]:
+def request_reset_password(domain: Domain, tenant: str, body: Body = None) -> tuple[None, int]:
     """POST /customer/{tenant}/password/reset: email a reset token (204 for unknown emails too)."""
     body = body or {}
-    backend.request_password_reset(tenant, body.get("email"))
+    domain.request_reset_password(tenant, require_text(body.get("email"), "email"))
     return NO_CONTENT
 
 
-def reset_password(backend: CredentialsBackend, tenant: str, body: Body = None) -> tuple[None, int]:
+def reset_password(domain: Domain, tenant: str, body: Body = None) -> tuple[None, int]:
     """POST /customer/{tenant}/password/reset/update: set a new password with the emailed token."""
     body = body or {}
-    backend.reset_password(tenant, body.get("token"), body.get("password"))
+    password = require_text(body.get("password"), "password")
+    domain.reset_password(tenant, require_text(body.get("token"), "token"), password)
     return NO_CONTENT
 
 
 def change_account_password(
-    backend: CredentialsBackend, tenant: str, token_info: dict[str, Any], body: Body = None
+    domain: Domain, tenant: str, token_info: dict[str, Any], body: Body = None
 ) -> tuple[None, int]:
     """POST /customer/{tenant}/password/change: the logged-in customer changes the password."""
     body = body or {}
-    backend.change_password(token_info["access_token"], body.get("currentPassword"), body.get("newPassword"))
+    current, new = require_texts(
+        currentPassword=body.get("currentPassword"), newPassword=body.get("newPassword")
+    )
+    domain.change_account_password(token_info["access_token"], current, new)
     return NO_CONTENT
 
 
 def change_customer_login_email(
-    backend: CredentialsBackend, tenant: str, token_info: dict[str, Any], body: Body = None
+    domain: Domain, tenant: str, token_info: dict[str, Any], body: Body = None
 ) -> tuple[None, int]:
     """POST /customer/{tenant}/me/accounts/internal/email/change: email a token to the new address."""
     body = body or {}
-    backend.request_email_change(
-        token_info["access_token"],
-        body.get("email"),
-        body.get("password"),
-        body.get("newEmail"),
-        body.get("syncContactEmail", False),
+    access_token = token_info["access_token"]
+    domain.require_profile_edit_scope(access_token)  # a 403 comes before any 400 about the body
+    email, password, new_email = require_texts(
+        email=body.get("email"), password=body.get("password"), newEmail=body.get("newEmail")
     )
+    sync = boolean(body.get("syncContactEmail", False), "syncContactEmail")
+    domain.change_customer_login_email(access_token, email, password, new_email, sync)
     return NO_CONTENT
 
 
-def confirm_customer_login_email(
-    backend: CredentialsBackend, tenant: str, body: Body = None
-) -> tuple[None, int]:
+def confirm_customer_login_email(domain: Domain, tenant: str, body: Body = None) -> tuple[None, int]:
     """POST /customer/{tenant}/me/accounts/internal/email/change/confirm: apply the new email."""
     body = body or {}
-    backend.confirm_email_change(tenant, body.get("token"))
+    domain.confirm_customer_login_email(tenant, require_text(body.get("token"), "token"))
     return NO_CONTENT
 
 

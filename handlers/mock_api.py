@@ -3,11 +3,19 @@ tokens, move the clock, reset. What a test or a person uses to finish a flow."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
+from credmock.handlers import inspection as inspection_handlers
+from credmock.handlers.fields import bounded_number, optional_text, require_text, require_texts
+
 from credmock import exceptions as errors
-from credmock.backend import CredentialsBackend, iso_time
-from credmock.models import ANONYMOUS, AccessToken
+from credmock.clock import iso_time
+from credmock.domain import Domain
+from credmock.domain.base import LATEST_TIME
+from credmock.inspection import Inspection
+from credmock.models import ANONYMOUS, AccessToken, CustomerProfile
 
 Body = dict[str, Any]
 
@@ -24,77 +32,86 @@ def _token_response(token: AccessToken) -> dict[str, Any]:
 
 
 def list_outbox(
-    backend: CredentialsBackend,
+    domain: Domain,
     tenant: str | None = None,
     to: str | None = None,
     kind: str | None = None,
     limit: int | None = None,
 ) -> tuple[list[dict[str, str]], int]:
-    emails = backend.outbox.find(tenant=tenant, to=to, kind=kind, limit=limit)
+    emails = domain.outbox.find(tenant=tenant, to=to, kind=kind, limit=limit)
     return [email.to_dict(iso_time) for email in emails], 200
 
 
 def get_latest_email(
-    backend: CredentialsBackend, tenant: str | None = None, to: str | None = None, kind: str | None = None
+    domain: Domain, tenant: str | None = None, to: str | None = None, kind: str | None = None
 ) -> tuple[dict[str, str], int]:
-    email = backend.outbox.latest(tenant=tenant, to=to, kind=kind)
+    email = domain.outbox.latest(tenant=tenant, to=to, kind=kind)
     if email is None:
         raise errors.NotFound("No email in the outbox matches.")
     return email.to_dict(iso_time), 200
 
 
-def clear_outbox(backend: CredentialsBackend) -> tuple[None, int]:
-    backend.outbox.clear()
+def clear_outbox(domain: Domain) -> tuple[None, int]:
+    domain.outbox.clear()
     return None, 204
 
 
-def list_customers(backend: CredentialsBackend, tenant: str) -> tuple[list[dict[str, str]], int]:
-    return [customer.public_view() for customer in backend.list_customers(tenant)], 200
+def list_customers(domain: Domain, tenant: str) -> tuple[list[dict[str, str]], int]:
+    return [customer.public_view() for customer in domain.list_customers(tenant)], 200
 
 
-def create_customer(backend: CredentialsBackend, tenant: str, body: Body) -> tuple[dict[str, str], int]:
-    customer = backend.create_customer(
+def get_customer(domain: Domain, tenant: str, customerId: str) -> tuple[dict[str, str], int]:
+    return domain.get_customer(tenant, customerId).public_view(), 200
+
+
+def create_customer(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, str], int]:
+    email, password = require_texts(email=body.get("email"), password=body.get("password"))
+    customer = domain.create_customer(
         tenant,
-        body.get("email"),
-        body.get("password"),
+        email,
+        password,
         first_name=body.get("firstName", ""),
         last_name=body.get("lastName", ""),
         contact_email=body.get("contactEmail"),
+        profile=CustomerProfile.from_details(body),
+        initial_password=body.get("initialPassword", False),
     )
     return {"id": customer.id}, 201
 
 
-def create_access_token(backend: CredentialsBackend, body: Body) -> tuple[dict[str, Any], int]:
-    if body["kind"] == ANONYMOUS:
-        token = backend.issue_anonymous_token(body["tenant"], lifetime=body.get("expiresIn"))
-    else:
-        scopes = body.get("scopes")
-        token = backend.issue_customer_token(
-            body["tenant"],
-            body.get("email"),
-            password=body.get("password"),
-            scopes=scopes.split() if isinstance(scopes, str) else scopes,
-            lifetime=body.get("expiresIn"),
-        )
+def create_access_token(domain: Domain, body: Body) -> tuple[dict[str, Any], int]:
+    latest = LATEST_TIME - domain.clock.now()
+    lifetime = bounded_number(body.get("expiresIn"), "expiresIn", 1, latest, "seconds (up to the year 9999)")
+    scopes = body.get("scopes")
+    token = domain.create_access_token(
+        body["tenant"],
+        body["kind"],
+        email=None if body["kind"] == ANONYMOUS else require_text(body.get("email"), "email"),
+        password=optional_text(body.get("password"), "password"),
+        scopes=scopes.split() if isinstance(scopes, str) else scopes,
+        lifetime=lifetime,
+    )
     return _token_response(token), 201
 
 
-def get_clock(backend: CredentialsBackend) -> tuple[dict[str, Any], int]:
-    return {"now": iso_time(backend.clock.now()), "offsetSeconds": backend.clock.offset}, 200
+def get_clock(domain: Domain) -> tuple[dict[str, Any], int]:
+    return {"now": iso_time(domain.clock.now()), "offsetSeconds": domain.clock.offset}, 200
 
 
-def advance_clock(backend: CredentialsBackend, body: Body) -> tuple[dict[str, Any], int]:
-    backend.advance_clock(body["advanceSeconds"])
-    return get_clock(backend)
+def advance_clock(domain: Domain, body: Body) -> tuple[dict[str, Any], int]:
+    seconds = bounded_number(
+        body["advanceSeconds"],
+        "advanceSeconds",
+        0,
+        LATEST_TIME - domain.clock.now(),
+        "(the clock cannot move past the year 9999)",
+    )
+    domain.advance_clock(seconds)
+    return get_clock(domain)
 
 
-def reset_state(backend: CredentialsBackend) -> tuple[None, int]:
-    backend.reset()
-    return None, 204
-
-
-def get_health(backend: CredentialsBackend) -> tuple[dict[str, Any], int]:
-    return {"status": "ok", **backend.counts()}, 200
+def get_health(domain: Domain) -> tuple[dict[str, Any], int]:
+    return {"status": "ok", **domain.get_health()}, 200
 
 
 OPERATIONS = {
@@ -102,10 +119,22 @@ OPERATIONS = {
     "getLatestEmail": get_latest_email,
     "clearOutbox": clear_outbox,
     "listCustomers": list_customers,
+    "getCustomer": get_customer,
     "createCustomer": create_customer,
     "createAccessToken": create_access_token,
     "getClock": get_clock,
     "advanceClock": advance_clock,
-    "resetState": reset_state,
     "getHealth": get_health,
 }
+
+
+def operations(inspection: Inspection) -> dict[str, Callable[..., Any]]:
+    """Every operation of the mock API, each taking the domain first (as the resolver binds
+    it); those of :mod:`inspection_handlers` get the app's ``inspection`` bound before it."""
+    bound: dict[str, Callable[..., Any]] = dict(OPERATIONS)
+    for operation_id, handler in inspection_handlers.OPERATIONS.items():
+        with_inspection = functools.partial(handler, inspection)
+        with_inspection.__name__ = handler.__name__  # type: ignore[attr-defined]
+        with_inspection.__doc__ = handler.__doc__
+        bound[operation_id] = with_inspection
+    return bound

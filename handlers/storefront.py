@@ -1,8 +1,8 @@
 """The Emporix endpoints a storefront calls around the credential flows (spec/storefront.yaml):
 anonymous token, signup, login, token refresh and validation, logout, profile. Read the
-request, call the domain, answer with the real service's field names.
+request, call the rule of the same name, answer with the real service's field names.
 
-The tokens are the backend's own, so the credential operations accept them.
+The tokens are the domain's own, so the credential operations accept them.
 """
 
 from __future__ import annotations
@@ -12,10 +12,16 @@ import hashlib
 import json
 from typing import Any
 
-from credmock.backend import CredentialsBackend
-from credmock.models import ANONYMOUS, CUSTOMER, DEFAULT_SITE, AccessToken, CustomerProfile
+from credmock.handlers.fields import require_text, require_texts
+
+from credmock import exceptions as errors
+from credmock.domain import Domain
+from credmock.email_address import normalise_email, same_email
+from credmock.models import DEFAULT_SITE, AccessToken, CustomerProfile
 
 NO_CONTENT = (None, 204)
+# Fields the deprecated anonymous refresh (by ``anonymous_token``) does not answer.
+DEPRECATED_REFRESH_OMITS = frozenset({"refresh_token", "refresh_token_expires_in"})
 Body = dict[str, Any]
 # What the real service shows for an anonymous token at /me.
 ANONYMOUS_PROFILE = {
@@ -41,21 +47,21 @@ def saas_token(token: AccessToken) -> str:
     return f"{header}.{payload}.{signature}"
 
 
-def anonymous_token_body(backend: CredentialsBackend, token: AccessToken) -> dict[str, Any]:
+def anonymous_token_body(domain: Domain, token: AccessToken) -> dict[str, Any]:
     return {
         "token_type": "Bearer",
         "access_token": token.value,
         "expires_in": token.expires_in,
         "refresh_token": token.refresh_token,
-        "refresh_token_expires_in": backend.settings.refresh_token_lifetime,
+        "refresh_token_expires_in": domain.settings.refresh_token_lifetime,
         "sessionId": token.session_id,
         "scope": token.scope,
     }
 
 
-def customer_token_body(backend: CredentialsBackend, token: AccessToken) -> dict[str, Any]:
+def customer_token_body(domain: Domain, token: AccessToken) -> dict[str, Any]:
     """The snake_case fields, and the deprecated camelCase ones older storefronts still read."""
-    refresh_lifetime = backend.settings.refresh_token_lifetime
+    refresh_lifetime = domain.settings.refresh_token_lifetime
     return {
         "access_token": token.value,
         "expires_in": token.expires_in,
@@ -70,13 +76,13 @@ def customer_token_body(backend: CredentialsBackend, token: AccessToken) -> dict
     }
 
 
-def anonymous_login(backend: CredentialsBackend, tenant: str, client_id: str) -> tuple[dict[str, Any], int]:
+def anonymous_login(domain: Domain, tenant: str, client_id: str) -> tuple[dict[str, Any], int]:
     """GET /customerlogin/auth/anonymous/login: a new anonymous token, a new session."""
-    return anonymous_token_body(backend, backend.issue_anonymous_token(tenant)), 200
+    return anonymous_token_body(domain, domain.anonymous_login(tenant)), 200
 
 
 def anonymous_refresh(
-    backend: CredentialsBackend,
+    domain: Domain,
     tenant: str,
     client_id: str,
     refresh_token: str | None = None,
@@ -85,61 +91,92 @@ def anonymous_refresh(
     """GET /customerlogin/auth/anonymous/refresh: a new anonymous token, the same session; by
     ``refresh_token``, or by the deprecated ``anonymous_token`` (the access token) without one."""
     if refresh_token is None and anonymous_token is not None:
-        token = backend.refresh_by_access_token(
-            tenant, anonymous_token, kind=ANONYMOUS, field="anonymous_token"
+        token = domain.anonymous_refresh(
+            tenant, access_token=require_text(anonymous_token, "anonymous_token")
         )
-    else:
-        token = backend.refresh_access_token(tenant, refresh_token, kind=ANONYMOUS, field="refresh_token")
-    return anonymous_token_body(backend, token), 200
+        body = anonymous_token_body(domain, token)
+        # The real service's deprecated answer: the next refresh sends the new access token.
+        return {name: value for name, value in body.items() if name not in DEPRECATED_REFRESH_OMITS}, 200
+    token = domain.anonymous_refresh(tenant, refresh_token=require_text(refresh_token, "refresh_token"))
+    return anonymous_token_body(domain, token), 200
 
 
-def signup(backend: CredentialsBackend, tenant: str, body: Body) -> tuple[dict[str, str], int]:
-    """POST /customer/{tenant}/signup: a new customer with the profile of ``customerDetails``;
-    ``signup`` holds separate login credentials."""
+def check_signup_details(
+    email: Any, contact_email: Any, first_name: str, last_name: str, profile: CustomerProfile
+) -> None:
+    """``customerDetails.contactEmail``, when given, is ``email``; a company registration id needs
+    the first name, last name and company."""
+    field = "customerDetails.contactEmail"
+    if (
+        contact_email is not None
+        and isinstance(email, str)
+        and not (isinstance(contact_email, str) and same_email(contact_email, email))
+    ):
+        raise errors.ValidationFailed.for_field(
+            field, "invalid_value", f"'{field}' must be the same as 'email'."
+        )
+    if profile.company_registration_id:
+        given = {"firstName": first_name, "lastName": last_name, "company": profile.company}
+        missing = [f"customerDetails.{name}" for name, value in given.items() if not value]
+        if missing:
+            message = "A company registration id needs " + ", ".join(f"'{name}'" for name in missing) + "."
+            raise errors.ValidationFailed(
+                message, [errors.FieldProblem(name, "missing_value", message) for name in missing]
+            )
+
+
+def signup(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, str], int]:
+    """POST /customer/{tenant}/signup: a new customer with the profile of ``customerDetails``.
+    ``email`` is the contact email; separate ``signup`` credentials, when given, are the login,
+    else ``email`` and ``password``."""
     details = body.get("customerDetails") or {}
     credentials = body.get("signup") or {}
-    customer = backend.signup(
+    first_name, last_name = details.get("firstName", ""), details.get("lastName", "")
+    profile = CustomerProfile.from_details(details, "customerDetails.")
+    check_signup_details(body.get("email"), details.get("contactEmail"), first_name, last_name, profile)
+    separate = credentials.get("email") is not None or credentials.get("password") is not None
+    contact = None  # the login email, unless separate credentials make ``email`` a contact only
+    if separate and body.get("email"):
+        contact = normalise_email(require_text(body["email"], "email"), "email")
+    login = credentials if separate else body
+    email, password = require_texts(email=login.get("email"), password=login.get("password"))
+    customer = domain.signup(
         tenant,
-        body.get("email"),
-        body.get("password"),
-        signup_email=credentials.get("email"),
-        signup_password=credentials.get("password"),
-        first_name=details.get("firstName", ""),
-        last_name=details.get("lastName", ""),
-        contact_email=details.get("contactEmail"),
-        profile=CustomerProfile.from_details(details, "customerDetails."),
+        email,
+        password,
+        first_name=first_name,
+        last_name=last_name,
+        contact_email=contact,
+        profile=profile,
     )
     return {"id": customer.id}, 201
 
 
-def login(backend: CredentialsBackend, tenant: str, body: Body) -> tuple[dict[str, Any], int]:
+def login(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, Any], int]:
     """POST /customer/{tenant}/login: a customer token and its SaaS token; ``initialPassword``
     tells whether the password is still the one an employee set."""
-    token = backend.login(tenant, body.get("email"), body.get("password"))
-    customer = backend.profile(token)
+    email, password = require_texts(email=body.get("email"), password=body.get("password"))
+    token = domain.login(tenant, email, password)
+    customer = domain.get_profile(token)
     saas = saas_token(token)
     return {
-        **customer_token_body(backend, token),
+        **customer_token_body(domain, token),
         "saas_token": saas,
         "saasToken": saas,
         "initialPassword": bool(customer and customer.initial_password),
     }, 200
 
 
-def refresh_customer_token(
-    backend: CredentialsBackend, tenant: str, refreshToken: str
-) -> tuple[dict[str, Any], int]:
+def refresh_customer_token(domain: Domain, tenant: str, refreshToken: str) -> tuple[dict[str, Any], int]:
     """GET /customer/{tenant}/refreshauthtoken: a new customer token for the same session."""
-    token = backend.refresh_access_token(tenant, refreshToken, kind=CUSTOMER, field="refreshToken")
-    return customer_token_body(backend, token), 200
+    token = domain.refresh_customer_token(tenant, require_text(refreshToken, "refreshToken"))
+    return customer_token_body(domain, token), 200
 
 
-def validate_token(
-    backend: CredentialsBackend, tenant: str, token_info: dict[str, Any]
-) -> tuple[dict[str, Any], int]:
+def validate_token(domain: Domain, tenant: str, token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """GET /customer/{tenant}/validateauthtoken: what the customer token is, while it is valid."""
     token = token_info["access_token"]
-    seconds_left, customer = backend.validate_token(token)
+    seconds_left, customer = domain.validate_token(token)
     return {
         "token_type": "Bearer",
         "expires_in": seconds_left,
@@ -149,19 +186,15 @@ def validate_token(
     }, 200
 
 
-def logout(
-    backend: CredentialsBackend, tenant: str, accessToken: str, token_info: dict[str, Any]
-) -> tuple[None, int]:
+def logout(domain: Domain, tenant: str, accessToken: str, token_info: dict[str, Any]) -> tuple[None, int]:
     """GET /customer/{tenant}/logout: the session of ``accessToken`` ends."""
-    backend.logout(token_info["access_token"], accessToken)
+    domain.logout(token_info["access_token"], require_text(accessToken, "accessToken"))
     return NO_CONTENT
 
 
-def get_profile(
-    backend: CredentialsBackend, tenant: str, token_info: dict[str, Any]
-) -> tuple[dict[str, Any], int]:
+def get_profile(domain: Domain, tenant: str, token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """GET /customer/{tenant}/me: the customer's profile, or the anonymous one."""
-    customer = backend.profile(token_info["access_token"])
+    customer = domain.get_profile(token_info["access_token"])
     return (customer.profile_view() if customer else ANONYMOUS_PROFILE), 200
 
 

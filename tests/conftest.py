@@ -43,6 +43,9 @@ BAD_AUTHORIZATIONS = {
     "basic": {"Authorization": "Basic x"},
     "unknown": {"Authorization": "Bearer no-such-token"},
 }
+# The store fixtures (stores, redis_server, store_urls), for any test module that needs them.
+pytest_plugins = ["tests.stores"]
+
 ERROR_TYPE = re.compile(r"^[a-z]+(_[a-z]+)*$")
 
 

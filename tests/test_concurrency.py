@@ -1,7 +1,8 @@
 """Races against a live server, under its real threading model, for each engine: uvicorn's event
-loop runs the security checks (``backend.authenticate``); the Flask engine runs the handlers in
-a2wsgi's thread pool, the async engine on the event loop. One lock in the backend keeps each
-rule atomic. Each test releases its threads together (a barrier), so the requests overlap."""
+loop runs the security checks (``Domain.authenticate``); the Flask engine runs the handlers in
+a2wsgi's thread pool, the async engine on the event loop. Each store operation is atomic (a
+compare-and-set where a rule reads, then writes). Each test releases its threads together (a
+barrier), so the requests overlap."""
 
 from __future__ import annotations
 

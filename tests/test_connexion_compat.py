@@ -3,6 +3,7 @@ one fails here, by name), and the installed Connexion is the minor version pypro
 
 from __future__ import annotations
 
+import inspect
 import re
 import tomllib
 from importlib import metadata
@@ -13,6 +14,7 @@ from connexion import AsyncApp
 from connexion.apps.asynchronous import AsyncOperation
 from connexion.jsonifier import Jsonifier
 from connexion.validators import AbstractRequestBodyValidator, JSONRequestBodyValidator
+from uvicorn.protocols.http import h11_impl, httptools_impl
 
 from credmock.connexion_compat import PRIVATE_MEMBERS, PrivateMember
 
@@ -44,3 +46,12 @@ def test_installed_connexion_is_the_pinned_minor_version():
 
     assert tuple(map(int, upper.split("."))) == (installed[0], installed[1] + 1), pin
     assert tuple(map(int, lower.split("."))) <= installed
+
+
+@pytest.mark.parametrize("protocol", [h11_impl, httptools_impl], ids=["h11", "httptools"])
+def test_uvicorn_request_cycle_keeps_the_transport_its_send_is_bound_to(protocol) -> None:
+    """An injected connection-reset fault reads ``transport`` off the server's ``send``."""
+    cycle = protocol.RequestResponseCycle
+    assert "transport" in inspect.signature(cycle.__init__).parameters
+    assert "self.transport = transport" in inspect.getsource(cycle.__init__)
+    assert inspect.iscoroutinefunction(cycle.send)

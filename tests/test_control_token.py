@@ -49,8 +49,15 @@ def test_mock_api_without_control_token_is_401(guarded: ContractClient, method: 
 
 @pytest.mark.parametrize(
     "given",
-    [CONTROL_TOKEN[:-1], CONTROL_TOKEN + "x", CONTROL_TOKEN.upper(), "", " " + CONTROL_TOKEN, "é" * 10],
-    ids=["prefix", "longer", "other case", "empty", "leading space", "non-ascii"],
+    [
+        CONTROL_TOKEN[:-1],
+        CONTROL_TOKEN + "x",
+        CONTROL_TOKEN.upper(),
+        "",
+        CONTROL_TOKEN.replace("-", " ", 1),
+        "é" * 10,
+    ],
+    ids=["prefix", "longer", "other case", "empty", "inner space", "non-ascii"],
 )
 def test_mock_api_wrong_control_token_is_401(guarded: ContractClient, given: str) -> None:
     response = guarded.post(
@@ -126,7 +133,7 @@ def test_serve_on_all_interfaces_without_control_token_refuses_to_start() -> Non
 
 
 def test_serve_with_control_token_requires_it_and_never_logs_it() -> None:
-    with ServerProcess(["--control-token", CONTROL_TOKEN, "--access-log", "--log-level", "debug"]) as server:
+    with ServerProcess(["--control-token", CONTROL_TOKEN, "--log-level", "debug"]) as server:
         without = httpx.post(f"{server.base_url}/_mock/tokens", json={"tenant": TENANT, "kind": "anonymous"})
         wrong = httpx.get(f"{server.base_url}/_mock/outbox", headers={HEADER: "guess"})
         right = httpx.get(f"{server.base_url}/_mock/outbox", headers={HEADER: CONTROL_TOKEN})
@@ -135,7 +142,7 @@ def test_serve_with_control_token_requires_it_and_never_logs_it() -> None:
     assert_unauthorized(without)
     assert_unauthorized(wrong)
     assert right.status_code == 200
-    assert "GET /_mock/outbox" in output  # the access log ran ...
+    assert "GET /_mock/outbox 401" in output  # the request log ran ...
     assert CONTROL_TOKEN not in output  # ... and never showed the token
 
 
@@ -152,8 +159,7 @@ def test_serve_control_token_from_environment_is_required(monkeypatch: pytest.Mo
 
 def test_serve_generated_control_token_is_printed_once_and_required() -> None:
     with ServerProcess(["--control-token", "generate"]) as server:
-        assert server.process is not None and server.process.stdout is not None
-        banner_line = next(line for line in server.process.stdout if "control token (generated)" in line)
+        banner_line = server.wait_for_line("control token (generated)")
         generated = banner_line.split("control token (generated):", 1)[1].split()[0]
         without = httpx.get(f"{server.base_url}/_mock/clock")
         right = httpx.get(f"{server.base_url}/_mock/clock", headers={HEADER: generated})

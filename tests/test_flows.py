@@ -16,13 +16,32 @@ from credmock.settings import Settings
 from credmock.testing import ServerProcess
 
 EXTERNAL_BASE_URL = os.environ.get("CREDMOCK_BASE_URL")
-# In-process on each engine (Settings.engine), and `credmock serve` on the default one.
-TARGETS = ["external"] if EXTERNAL_BASE_URL else ["in-process", "in-process-flask", "live"]
+# In-process on each engine (Settings.engine), `credmock serve` on the default one, and
+# `credmock serve --workers 2` on each shared store.
+TARGETS = (
+    ["external"]
+    if EXTERNAL_BASE_URL
+    else ["in-process", "in-process-flask", "live", "live-workers-sqlite", "live-workers-redis"]
+)
 
 
 @pytest.fixture(scope="module")
 def live_server() -> Iterator[ServerProcess]:
     with ServerProcess(["--validate-responses"]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def live_workers_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    state = f"sqlite:///{tmp_path_factory.mktemp('flows') / 'state.db'}"
+    with ServerProcess(["--validate-responses", "--workers", "2", "--state", state]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def live_workers_redis(redis_server) -> Iterator[ServerProcess]:
+    arguments = ["--validate-responses", "--workers", "2", "--state", redis_server.url, "--reset-on-start"]
+    with ServerProcess(arguments) as server:
         yield server
 
 
@@ -33,7 +52,8 @@ def http(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
         engine = "flask" if request.param.endswith("flask") else Settings().engine
         client: httpx.Client = create_app(Settings(validate_responses=True, engine=engine)).test_client()
     else:
-        base_url = EXTERNAL_BASE_URL or request.getfixturevalue("live_server").base_url
+        server = "live_server" if request.param == "live" else request.param.replace("-", "_")
+        base_url = EXTERNAL_BASE_URL or request.getfixturevalue(server).base_url
         client = httpx.Client(base_url=base_url, timeout=10)
     with client:
         assert client.post("/_mock/reset").status_code == 204

@@ -97,6 +97,23 @@ def test_list_customers_never_exposes_passwords(client):
     assert "pbkdf2" not in text
 
 
+def test_get_customer_shows_one_customer_never_the_password(client):
+    response = client.get(f"/_mock/tenants/demo/customers/{BOB['id']}")
+    assert response.status_code == 200
+    assert response.json() == client.get("/_mock/tenants/demo/customers").json()[1]
+    assert "pbkdf2" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/_mock/tenants/demo/customers/99999999", 404), ("/_mock/tenants/acme/customers/10000001", 404),
+     ("/_mock/tenants/No/customers/10000001", 400)],
+    ids=["unknown-id", "other-tenant", "invalid-tenant"],
+)  # fmt: skip
+def test_get_customer_unknown_or_malformed_is_rejected(client, path, status):
+    error_body(client.get(path), status)
+
+
 def test_list_customers_unknown_tenant_is_empty(client):
     assert client.get("/_mock/tenants/nobody/customers").json() == []
 

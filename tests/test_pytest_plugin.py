@@ -10,19 +10,18 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+PLUGIN_DOC = Path(__file__).resolve().parent.parent / "docs" / "pytest-plugin.md"
 
 
-def readme_example() -> str:
-    """The python block of the README's pytest section, verbatim."""
-    section = README.read_text(encoding="utf-8").split("## In your pytest suite", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match, "README.md: no python example in the pytest section"
+def documented_example() -> str:
+    """The first python block of docs/pytest-plugin.md, verbatim."""
+    match = re.search(r"```python\n(.*?)```", PLUGIN_DOC.read_text(encoding="utf-8"), re.DOTALL)
+    assert match, "docs/pytest-plugin.md: no python example"
     return match.group(1)
 
 
-def test_credmock_url_readme_example_passes(pytester: pytest.Pytester):
-    pytester.makepyfile(test_readme_example=readme_example())
+def test_credmock_url_documented_example_passes(pytester: pytest.Pytester):
+    pytester.makepyfile(test_documented_example=documented_example())
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
 

@@ -78,7 +78,7 @@ def test_run_lock_has_no_dev_tools_and_agrees_with_dev_lock():
 
 
 def test_wheel_carries_spec_handlers_and_fixtures(tmp_path: Path):
-    """``make dist``'s wheel: every tracked file of spec/, handlers/ and fixtures/ is in it, where
+    """``make dist``'s wheel: every tracked file of credmock/, spec/, handlers/ and fixtures/ is in it, where
     ``credmock.spec`` etc. find it once installed (``pip install .`` and pipx install the same)."""
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(tmp_path), str(ROOT)],
@@ -93,7 +93,7 @@ def test_wheel_carries_spec_handlers_and_fixtures(tmp_path: Path):
         f"credmock/{name}"
         for name in git("ls-files", "-z", "spec", "handlers", "fixtures")
         if not name.endswith(".md")
-    }
+    } | set(git("ls-files", "-z", "credmock"))
 
     assert len(expected) >= 10
     assert not expected - packaged, f"missing from the wheel: {sorted(expected - packaged)}"

@@ -146,6 +146,15 @@ def test_anonymous_refresh_without_refresh_token_is_400(client):
     assert error_fields(body) == ["refresh_token"]
 
 
+def test_anonymous_refresh_by_anonymous_token_answers_without_refresh_token_and_chains(client):
+    first = anonymous_login(client)
+    second = refresh_anonymous(client, first["access_token"], by="anonymous_token").json()
+    assert set(second) == {"token_type", "access_token", "expires_in", "sessionId", "scope"}
+    third = refresh_anonymous(client, second["access_token"], by="anonymous_token")
+    assert third.status_code == 200
+    assert third.json()["sessionId"] == first["sessionId"]
+
+
 def test_anonymous_refresh_by_anonymous_token_spends_its_refresh_token(client):
     first = anonymous_login(client)
     assert refresh_anonymous(client, first["access_token"], by="anonymous_token").status_code == 200

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from credmock.seeding import FixtureError, load_fixtures
 from tests.test_cli import serve_and_fail
+from tests.test_storefront import login, profile
 
 VALID_CUSTOMER = "{email: a@example.com, password: secret-1}"
 MISSPELT_CUSTOMER = "{email: a@example.com, password: secret-1, fristName: Al}"
@@ -82,3 +84,14 @@ def test_fixture_profile_field_of_the_wrong_type_is_named(tmp_path: Path, custom
     with pytest.raises(FixtureError) as raised:
         load_fixtures(path)
     assert str(raised.value).startswith(f"{path}: tenants.demo.customers[0]: {message}")
+
+
+def test_fixtures_doc_example_loads_and_logs_in(tmp_path: Path, client_with):
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "fixtures.md").read_text(encoding="utf-8")
+    path = tmp_path / "customers.yaml"
+    path.write_text(re.search(r"```yaml\n(.*?)```", doc, re.S).group(1), encoding="utf-8")
+    client = client_with(fixtures_path=path)
+    session = login(client, "support-made@shop.test", "from-support-1")
+    assert session["initialPassword"] is True
+    me = profile(client, session["access_token"])
+    assert (me["company"], me["businessModel"], me["preferredCurrency"]) == ("Acme", "B2B", "CHF")

@@ -1,6 +1,7 @@
-"""The storefront sequence over real HTTP against a live server, as a storefront runs it:
-anonymous login, signup, login, email change confirmed from the outbox, login with the new
-email, profile, logout. Every response is checked against the OpenAPI document describing it."""
+"""The storefront sequence over real HTTP against a live server of each engine, as a storefront
+runs it: anonymous login, signup (and a second one, refused), login, token validation, email
+change confirmed from the outbox, login with the new email, profile, logout. Every response is
+checked against the OpenAPI document describing it."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from credmock.testing import LiveServer
 from tests.conftest import bearer
 
 
-@pytest.fixture
-def storefront(checkers: list[ContractChecker]) -> Iterator[httpx.Client]:
+@pytest.fixture(params=["async", "flask"])
+def storefront(request: pytest.FixtureRequest, checkers: list[ContractChecker]) -> Iterator[httpx.Client]:
     """An HTTP client of a live server; a response no document describes, or one that does not
     conform, fails the test."""
 
@@ -30,7 +31,7 @@ def storefront(checkers: list[ContractChecker]) -> Iterator[httpx.Client]:
             assert not violations, f"{request.method} {request.url} -> {response.status_code}: {violations}"
 
     with (
-        LiveServer(Settings(seed=7)) as server,
+        LiveServer(Settings(seed=7, engine=request.param)) as server,
         httpx.Client(base_url=server.base_url, event_hooks={"response": [check]}, timeout=10) as http,
     ):
         yield http
@@ -43,16 +44,32 @@ def test_storefront_sequence_signup_to_logout_over_http(storefront):
     anonymous_token = anonymous.json()["access_token"]
 
     account = {"email": "hana@example.com", "password": "hana-pass-8"}
-    details = {"firstName": "Hana", "lastName": "Holm", "contactEmail": account["email"]}
+    details = {
+        "firstName": "Hana",
+        "lastName": "Holm",
+        "contactEmail": account["email"],
+        "company": "Holm AB",
+        "preferredCurrency": "SEK",
+        "b2b": {"companyRegistrationId": "SE-556"},
+    }
     signup = storefront.post(
         "/customer/demo/signup", json={**account, "customerDetails": details}, headers=bearer(anonymous_token)
     )
     assert signup.status_code == 201
     customer_id = signup.json()["id"]
+    again = storefront.post("/customer/demo/signup", json=account, headers=bearer(anonymous_token))
+    assert (again.status_code, again.json()["type"]) == (409, "conflict_resource")
 
     login = storefront.post("/customer/demo/login", json=account, headers=bearer(anonymous_token))
     assert login.status_code == 200
+    assert login.json()["initialPassword"] is False
     customer_token = login.json()["access_token"]
+    valid = storefront.get("/customer/demo/validateauthtoken", headers=bearer(customer_token))
+    assert valid.status_code == 200
+    assert (valid.json()["email"], valid.json()["sessionId"]) == (
+        account["email"],
+        login.json()["session_id"],
+    )
 
     change = storefront.post(
         "/customer/demo/me/accounts/internal/email/change",
@@ -84,6 +101,12 @@ def test_storefront_sequence_signup_to_logout_over_http(storefront):
     assert me.json()["id"] == customer_id
     assert me.json()["accounts"] == [{"id": "hana.holm@example.org"}]
     assert me.json()["contactEmail"] == "hana.holm@example.org"
+    assert (me.json()["company"], me.json()["preferredCurrency"], me.json()["businessModel"]) == (
+        "Holm AB",
+        "SEK",
+        "B2B",
+    )
+    assert me.json()["metadata"]["version"] == 2
 
     logout = storefront.get(
         "/customer/demo/logout", params={"accessToken": new_token}, headers=bearer(new_token)
@@ -92,3 +115,5 @@ def test_storefront_sequence_signup_to_logout_over_http(storefront):
     rejected = storefront.get("/customer/demo/me", headers=bearer(new_token))
     assert rejected.status_code == 401
     assert rejected.json()["fault"]["faultstring"] == "Invalid access token"
+    invalid = storefront.get("/customer/demo/validateauthtoken", headers=bearer(new_token))
+    assert invalid.status_code == 401

@@ -229,3 +229,21 @@ def test_special_use_email_domains_are_accepted_in_fixtures(client_with, tmp_pat
 def test_invalid_addresses_under_special_use_names_are_still_refused(client, email):
     body = error_body(signup(client, {"email": email, "password": "test-pass-1"}), 400)
     assert error_fields(body) == ["email"]
+
+
+def test_mock_api_customer_takes_the_fixture_profile_fields(client):
+    body = {
+        "email": "lee@example.com",
+        "password": "from-support-2",
+        "firstName": "Lee",
+        "lastName": "Lo",
+        "company": "Acme",
+        "b2b": {"companyRegistrationId": "DE-42"},
+        "initialPassword": True,
+    }
+    assert client.post("/_mock/tenants/demo/customers", json=body).status_code == 201
+    session = login(client, "lee@example.com", "from-support-2")
+    assert session["initialPassword"] is True
+    me = profile(client, session["access_token"])
+    assert (me["company"], me["businessModel"]) == ("Acme", "B2B")
+    assert me["b2b"] == {"companyRegistrationId": "DE-42"}

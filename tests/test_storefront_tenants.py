@@ -7,8 +7,8 @@ import logging
 import httpx
 import pytest
 
-from credmock.backend import CredentialsBackend
 from credmock.cli import build_parser, settings_from_arguments
+from credmock.domain import Domain
 from credmock.settings import Settings
 from credmock.testing import ServerProcess
 from tests.conftest import ALICE, bearer, error_body
@@ -52,7 +52,7 @@ def test_unknown_tenant_is_logged_again_after_a_reset(client, caplog):
 
 def test_unknown_tenant_without_fixtures_names_no_known_tenant(caplog):
     caplog.set_level(logging.WARNING, logger="credmock")
-    CredentialsBackend(Settings(fixtures_path=None)).issue_anonymous_token("shop")
+    Domain(Settings(fixtures_path=None)).anonymous_login("shop")
     assert tenant_log(caplog) == ["tenant 'shop' is not in the fixtures (known: none); it starts empty"]
 
 
@@ -116,6 +116,12 @@ def test_strict_tenants_keeps_a_token_of_another_known_tenant_forbidden(strict):
 def test_strict_tenants_serve_option_sets_the_setting():
     assert settings_from_arguments(build_parser().parse_args(["serve", "--strict-tenants"])).strict_tenants
     assert not settings_from_arguments(build_parser().parse_args(["serve"])).strict_tenants
+
+
+def test_serve_banner_names_the_strict_tenants():
+    with ServerProcess(["--strict-tenants"]) as server:
+        output = server.stop()
+    assert "strict tenants: only demo, acme; others answer 400" in output
 
 
 def test_strict_tenants_without_fixtures_fails_at_start_in_one_line():

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import re
 import shlex
+import socket
 import sys
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from credmock.cli import main
 from credmock.settings import Settings
-from credmock.testing import LiveServer
+from credmock.testing import LiveServer, free_port
+from credmock.verify import VerifyOptions
+from credmock.verify.runner import Verifier
 from tests import broken_server
 from tests.broken_server import Answer, BrokenServer
 from tests.conftest import ALICE, TENANT
@@ -262,8 +265,98 @@ def test_verify_against_a_server_that_is_not_credmock_skips_the_flows(capsys, br
     )
 
 
-def test_verify_unreachable_target_fails_every_probe(capsys, tmp_path):
-    status, rows = run_verify(capsys, "http://127.0.0.1:9", "--junit", str(tmp_path / "r.xml"))
+def test_verify_against_a_server_that_is_down_prints_one_line_and_exits_2(capsys, tmp_path):
+    report = tmp_path / "r.xml"
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+
+    status = main(["verify", "--base-url", url, "--tenant", TENANT, "--junit", str(report)])
+
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert out == ""
+    assert err.splitlines() == [f"credmock verify: cannot reach {url}: connection refused"]
+    error = ET.parse(report).getroot().find("testsuite/testcase/error")
+    assert error is not None and error.get("message") == "connection refused"
+
+
+def test_verify_against_a_server_that_is_down_with_writes_and_tokens_still_one_line(capsys):
+    url = f"http://127.0.0.1:{free_port()}"
+
+    account = ["--email", ALICE["email"], "--password", ALICE["password"]]
+    status = main(
+        ["verify", "--base-url", url, "--tenant", TENANT, "--allow-writes", "--client-id", "x", *account]
+    )
+
+    out, err = capsys.readouterr()
+    assert (status, out, len(err.splitlines())) == (2, "", 1)
+    assert url in err
+
+
+def test_verify_against_a_server_that_closes_without_answering_exits_2(capsys):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+        def close_every_connection() -> None:
+            while True:
+                try:
+                    connection, _ = listener.accept()
+                except OSError:
+                    return
+                with connection:
+                    connection.recv(65536)  # the request read, then closed: no answer, no reset
+
+        threading.Thread(target=close_every_connection, daemon=True).start()
+        status = main(["verify", "--base-url", url, "--tenant", TENANT])
+
+    out, err = capsys.readouterr()
+    assert (status, out) == (2, "")
+    assert err.splitlines() == [
+        f"credmock verify: cannot reach {url}: server disconnected without sending a response."
+    ]
+
+
+def test_verify_emailed_token_unreadable_fails_that_step_and_skips_the_rest(capsys, credmock_url):
+    status, rows = run_verify(
+        capsys, credmock_url, *credmock_arguments(credmock_url), "--allow-writes", "--token-command", "exit 3"
+    )
+
     assert status == 1
-    assert all("FAIL  no answer: ConnectError" in line for line in rows if "SKIP" not in line)
-    assert Path(tmp_path / "r.xml").read_bytes().startswith(b"<?xml")
+    confirm = row(rows, "confirm-customer-login-email", "email change and back: confirm")
+    assert "FAIL  could not read the emailed token: the token command exited 3" in confirm
+    for later in ("confirm again", "request back", "confirm back"):
+        assert "SKIP  an earlier step of this flow failed" in "\n".join(
+            line for line in rows if f"email change and back: {later}" in line
+        )
+    # The password flows need no emailed token for their first step, and the change flow passes.
+    assert "  PASS" in row(rows, "change-account-password", "change password and back: change back")
+
+
+def test_verify_each_flow_row_names_the_request_it_sent(credmock_url):
+    """The rows come from the steps that send the requests: a row can never describe another."""
+    sent: list[tuple[str, str]] = []
+
+    def record(request: httpx.Request) -> None:
+        if not request.url.path.startswith("/_mock"):
+            sent.append((request.method, request.url.path))
+
+    options = VerifyOptions(
+        base_url=credmock_url,
+        tenant=TENANT,
+        anonymous_token=mock_token(credmock_url, kind="anonymous"),
+        customer_token=mock_token(credmock_url, kind="customer", email=ALICE["email"]),
+        email=ALICE["email"],
+        password=ALICE["password"],
+        allow_writes=True,
+    )
+    with httpx.Client(base_url=credmock_url, event_hooks={"request": [record]}) as client:
+        outcomes = Verifier(options, client).run()
+
+    assert len(outcomes) == len(sent) == READ_ONLY_PROBES + FLOW_STEPS
+    for outcome, (method, path) in zip(outcomes, sent, strict=True):
+        assert outcome.verdict == "pass", outcome
+        assert (method, path) == (
+            outcome.operation.method,
+            outcome.operation.path.replace("{tenant}", TENANT),
+        )

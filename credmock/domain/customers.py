@@ -1,0 +1,87 @@
+"""Customers: signing up, the mock API's customer list and creation."""
+
+from __future__ import annotations
+
+from credmock import exceptions as errors
+from credmock.domain.base import DomainBase
+from credmock.domain.passwords import check_password_policy
+from credmock.email_address import normalise_email
+from credmock.models import Customer, CustomerProfile
+from credmock.passwords import hash_password
+from credmock.seeding import CustomerSeed
+
+
+class CustomerRules(DomainBase):
+    def create_customer(
+        self,
+        tenant: str,
+        email: str,
+        password: str,
+        *,
+        first_name: str = "",
+        last_name: str = "",
+        contact_email: str | None = None,
+        profile: CustomerProfile | None = None,
+        initial_password: bool = False,
+    ) -> Customer:
+        if contact_email is not None:
+            contact_email = normalise_email(contact_email, "contactEmail")
+        return self._add_customer(
+            CustomerSeed(
+                tenant,
+                email,
+                password,
+                first_name or "",
+                last_name or "",
+                contact_email,
+                profile=profile or CustomerProfile(),
+                initial_password=initial_password,
+            )
+        )
+
+    # A storefront signup creates a customer exactly as the mock API does; the handler reads
+    # which of the body's emails is the login.
+    signup = create_customer
+
+    def _add_customer(self, seed: CustomerSeed, *, check_policy: bool = True) -> Customer:
+        self.validate_tenant(seed.tenant)
+        email = normalise_email(seed.email, "email")
+        if check_policy:
+            check_password_policy(self.settings, seed.password, "password")
+        while True:
+            customer = Customer(
+                id=seed.id or self._new_customer_id(seed.tenant),
+                tenant=seed.tenant,
+                email=email,
+                contact_email=seed.contact_email or email,
+                password_hash=hash_password(seed.password, self.token_source.salt()),
+                first_name=seed.first_name,
+                last_name=seed.last_name,
+                profile=seed.profile,
+                initial_password=seed.initial_password,
+            )
+            taken = self.store.add_customer(customer)
+            if taken == "email":
+                raise errors.DuplicateAccount(f"Duplicate account '{email}' for tenant '{seed.tenant}'.")
+            if taken == "id" and seed.id:
+                raise errors.Conflict(f"A customer with id '{customer.id}' exists in tenant '{seed.tenant}'.")
+            if taken is None:
+                return customer
+            # a new id drawn by another process meanwhile: draw again
+
+    def _new_customer_id(self, tenant: str) -> str:
+        while True:
+            candidate = self.token_source.digits(8).lstrip("0") or "0"
+            if self.store.customer(tenant, candidate) is None:
+                return candidate
+
+    def list_customers(self, tenant: str) -> list[Customer]:
+        self.validate_tenant(tenant)
+        return self.store.customers(tenant)
+
+    def get_customer(self, tenant: str, customer_id: str) -> Customer:
+        self.validate_tenant(tenant)
+        customer = self.store.customer(tenant, customer_id)
+        if customer is None:
+            raise errors.NotFound(f"Customer '{customer_id}' not found in tenant '{tenant}'.")
+        return customer

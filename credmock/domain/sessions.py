@@ -1,0 +1,201 @@
+"""Sessions and access tokens: anonymous and customer tokens, login, refresh, logout, the
+profile behind a token, and the bearer check of every request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from credmock import exceptions as errors
+from credmock.domain.base import DomainBase
+from credmock.domain.state import EXPIRED_TOKEN_MEMORY
+from credmock.models import ANONYMOUS, CUSTOMER, AccessToken, Customer
+from credmock.passwords import verify_password
+
+ACCESS_TOKEN_LENGTH = 28
+REFRESH_TOKEN_LENGTH = 32
+
+
+class SessionRules(DomainBase):
+    def authenticate(self, raw_token: str, tenant: str, *, customer_required: bool) -> AccessToken:
+        """The live access token ``raw_token`` for a request to ``tenant``.
+
+        401 when it is unknown, revoked or expired (a day after expiry it is forgotten and
+        answers as unknown); 400 when the tenant is malformed; 403 when it belongs to another
+        tenant, or is anonymous where a customer token is needed.
+        """
+        token = self.store.access_token(raw_token)
+        if token is None:
+            raise errors.InvalidAccessToken("token unknown: never issued or purged")
+        now = self.clock.now()
+        if token.expires_at <= now:
+            if token.expires_at + EXPIRED_TOKEN_MEMORY <= now:
+                self.store.forget_access_token(raw_token)
+                raise errors.InvalidAccessToken("token expired more than a day ago: forgotten")
+            raise errors.ExpiredAccessToken(f"token expired {now - token.expires_at:.0f} s ago")
+        if token.tenant != tenant:
+            self.validate_tenant(tenant)
+            raise errors.TenantMismatch(reason=f"token of tenant {token.tenant} on tenant {tenant}")
+        if customer_required and token.kind != CUSTOMER:
+            raise errors.CustomerTokenRequired(reason="anonymous token where a customer token is needed")
+        return token
+
+    def _issue_access_token(
+        self,
+        tenant: str,
+        kind: str,
+        lifetime: int,
+        *,
+        customer_id: str | None = None,
+        scopes: Iterable[str] = (),
+        session_id: str | None = None,
+    ) -> AccessToken:
+        now = self.clock.now()
+        self.purge_expired_if_due(now)  # type: ignore[attr-defined]
+        token = AccessToken(
+            value=self.token_source.token(ACCESS_TOKEN_LENGTH),
+            tenant=tenant,
+            kind=kind,
+            issued_at=now,
+            expires_at=now + lifetime,
+            session_id=session_id or self.token_source.uuid(),
+            customer_id=customer_id,
+            scopes=tuple(scopes),
+            refresh_token=self.token_source.token(REFRESH_TOKEN_LENGTH),
+        )
+        self.store.add_access_token(token)
+        return token
+
+    def _customer_of(self, token: AccessToken) -> Customer:
+        customer = self.store.customer(token.tenant, token.customer_id or "")
+        if customer is None:  # the customer is gone: the token means nothing any more
+            raise errors.InvalidAccessToken("token of a customer that no longer exists")
+        return customer
+
+    # Anonymous sessions -------------------------------------------------------------------------
+
+    def anonymous_login(
+        self, tenant: str, *, session_id: str | None = None, lifetime: int | None = None
+    ) -> AccessToken:
+        """A new anonymous token, a new session."""
+        self.validate_tenant(tenant)
+        return self._issue_access_token(
+            tenant, ANONYMOUS, lifetime or self.settings.anonymous_token_lifetime, session_id=session_id
+        )
+
+    def anonymous_refresh(
+        self, tenant: str, *, refresh_token: str | None = None, access_token: str | None = None
+    ) -> AccessToken:
+        """A new anonymous token for the same session, by its refresh token, or by the access
+        token (the deprecated way), which then spends its refresh token."""
+        if refresh_token is None and access_token is not None:
+            return self._refresh(tenant, self.store.access_token(access_token), ANONYMOUS, "anonymous_token")
+        previous = self.store.access_token_of_refresh_token(refresh_token or "")
+        return self._refresh(tenant, previous, ANONYMOUS, "refresh_token")
+
+    # Customer sessions --------------------------------------------------------------------------
+
+    def customer_token(
+        self,
+        tenant: str,
+        email: str,
+        *,
+        password: str | None = None,
+        scopes: Iterable[str] | None = None,
+        lifetime: int | None = None,
+    ) -> AccessToken:
+        """A customer token for the customer with this login email; the password is checked
+        when given (as a login does), skipped when None (as the mock API allows)."""
+        self.validate_tenant(tenant)
+        customer = self.store.customer_by_email(tenant, email)
+        if password is not None:
+            if customer is None:
+                raise errors.InvalidCredentials(reason=f"no customer {email} in tenant {tenant}")
+            if not verify_password(password, customer.password_hash):
+                raise errors.InvalidCredentials(reason=f"wrong password for {customer.email}")
+        elif customer is None:
+            raise errors.NotFound(f"No customer with the email '{email}' in tenant '{tenant}'.")
+        return self._issue_access_token(
+            tenant,
+            CUSTOMER,
+            lifetime or self.settings.customer_token_lifetime,
+            customer_id=customer.id,
+            scopes=self.settings.default_customer_scopes if scopes is None else scopes,
+        )
+
+    def login(self, tenant: str, email: str, password: str) -> AccessToken:
+        """A customer token for a storefront login. A wrong email or a wrong password is one and
+        the same 401 (:class:`errors.LoginFailed`)."""
+        try:
+            return self.customer_token(tenant, email, password=password)
+        except errors.InvalidCredentials as error:
+            raise errors.LoginFailed(error.reason) from None
+
+    def refresh_customer_token(self, tenant: str, refresh_token: str) -> AccessToken:
+        """A new customer token for the same session."""
+        previous = self.store.access_token_of_refresh_token(refresh_token)
+        return self._refresh(tenant, previous, CUSTOMER, "refreshToken")
+
+    def _refresh(self, tenant: str, previous: AccessToken | None, kind: str, field: str) -> AccessToken:
+        """A new access token for the session of ``previous``: same kind, customer, scopes and
+        session id. Its refresh token is spent; ``previous`` lives on until it expires. 400 naming
+        ``field`` when there is no such token, its refresh token is spent or expired, or it is of
+        another tenant or of another kind."""
+        self.validate_tenant(tenant)
+        if (
+            previous is None
+            or previous.refresh_token is None
+            or previous.tenant != tenant
+            or previous.kind != kind
+            or previous.issued_at + self.settings.refresh_token_lifetime <= self.clock.now()
+            or (kind == CUSTOMER and self.store.customer(tenant, previous.customer_id or "") is None)
+            or not self.store.spend_refresh_token(previous.refresh_token)
+        ):
+            message = errors.InvalidRefreshToken.default_message
+            raise errors.InvalidRefreshToken(details=[errors.FieldProblem(field, "invalid_value", message)])
+        settings = self.settings
+        lifetime = settings.customer_token_lifetime if kind == CUSTOMER else settings.anonymous_token_lifetime
+        return self._issue_access_token(
+            tenant,
+            kind,
+            lifetime,
+            customer_id=previous.customer_id,
+            scopes=previous.scopes,
+            session_id=previous.session_id,
+        )
+
+    def logout(self, caller: AccessToken, access_token: str) -> None:
+        """End the session of ``access_token``, a token of the caller's customer: it and every
+        other token of its session (refreshed ones) stop working, with their refresh tokens."""
+        target = self.store.access_token(access_token)
+        if target is None or target.tenant != caller.tenant or target.customer_id != caller.customer_id:
+            raise errors.ValidationFailed.for_field(
+                "accessToken", "invalid_value", "'accessToken' is not an access token of this customer."
+            )
+        self.store.forget_access_tokens(target.tenant, target.customer_id or "", target.session_id)
+
+    def validate_token(self, access_token: AccessToken) -> tuple[int, Customer]:
+        """What validateauthtoken tells of a live customer token: the seconds it has left, and
+        its customer."""
+        seconds_left = max(0, round(access_token.expires_at - self.clock.now()))
+        return seconds_left, self._customer_of(access_token)
+
+    def get_profile(self, access_token: AccessToken) -> Customer | None:
+        """The customer an access token belongs to; None for an anonymous token."""
+        return self._customer_of(access_token) if access_token.kind == CUSTOMER else None
+
+    # The mock API ---------------------------------------------------------------------------------
+
+    def create_access_token(
+        self,
+        tenant: str,
+        kind: str,
+        *,
+        email: str | None = None,
+        password: str | None = None,
+        scopes: Iterable[str] | None = None,
+        lifetime: int | None = None,
+    ) -> AccessToken:
+        """A token of either kind without a login form: what a test needs to call an operation."""
+        if kind == ANONYMOUS:
+            return self.anonymous_login(tenant, lifetime=lifetime)
+        return self.customer_token(tenant, email or "", password=password, scopes=scopes, lifetime=lifetime)

@@ -1,0 +1,31 @@
+"""Where the mock's state lives: one :class:`Store` interface, three implementations.
+
+``--state`` names one: ``memory`` (the default, one process), ``sqlite:///PATH`` (a file that
+survives restarts and is shared by the workers of one host) or ``redis://[:password@]HOST:PORT/DB``
+(shared by instances on several machines). Each operation of the interface is atomic in its
+store, by the store's own means; the rules (:mod:`credmock.domain`) are written once over it.
+"""
+
+from __future__ import annotations
+
+from credmock.store.base import Store, StoreError, describe_state, is_shared
+
+
+def open_store(url: str) -> Store:
+    """The store ``url`` names; ValueError (never showing the URL, which may hold a password)."""
+    if url == "memory":
+        from credmock.store.memory import MemoryStore
+
+        return MemoryStore()
+    if url.startswith("sqlite://"):
+        from credmock.store.sqlite import SqliteStore
+
+        return SqliteStore.from_url(url)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from credmock.store.redis_store import RedisStore
+
+        return RedisStore.from_url(url)
+    raise ValueError("--state must be 'memory', 'sqlite:///PATH' or 'redis://[:password@]HOST:PORT/DB'")
+
+
+__all__ = ["Store", "StoreError", "describe_state", "is_shared", "open_store"]

@@ -1,0 +1,204 @@
+"""The store interface the domain is written against, and what its implementations share."""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import json
+import sys
+import types
+import typing
+from collections.abc import Iterator
+from typing import Any, Protocol, TypeVar
+
+from credmock.models import AccessToken, Customer, EmailToken
+from credmock.outbox import Email
+
+T = TypeVar("T")
+
+
+class StoreError(RuntimeError):
+    """The store cannot be reached or used; the message never holds its URL."""
+
+
+class Store(Protocol):
+    """The mock's state. Every method is atomic on its own, across threads and, for the shared
+    stores, across processes: a rule that must not be split (spend a token once, take an email
+    that may be taken meanwhile) is one method here."""
+
+    # Lifecycle --------------------------------------------------------------------------------
+    def claim_fill(self) -> bool:
+        """True for exactly one caller on an empty store: that caller fills it (fixtures)."""
+
+    def clear(self) -> None:
+        """Forget everything: customers, tokens, outbox, clock offset, the fill claim."""
+
+    def close(self) -> None: ...
+
+    # Tenants and customers --------------------------------------------------------------------
+    def add_tenant(self, name: str) -> None: ...
+
+    def tenants(self) -> list[str]:
+        """Tenant names in the order they were added."""
+
+    def add_customer(self, customer: Customer) -> str | None:
+        """Store a new customer; ``"email"`` or ``"id"`` when one is taken (nothing stored)."""
+
+    def customer(self, tenant: str, customer_id: str) -> Customer | None: ...
+
+    def customer_by_email(self, tenant: str, email: str) -> Customer | None:
+        """The customer whose login email is ``email``, compared by ``credmock.email_address.email_key``."""
+
+    def customers(self, tenant: str) -> list[Customer]:
+        """The tenant's customers in the order they were added."""
+
+    def customer_count(self) -> int: ...
+
+    def set_password_hash(
+        self, tenant: str, customer_id: str, password_hash: str, *, replacing: str | None = None
+    ) -> bool:
+        """Store the new hash, a password the customer chose (no longer an initial one); with
+        ``replacing``, only if the current hash is that one (a password changed meanwhile wins).
+        False when nothing changed."""
+
+    def change_login_email(
+        self, tenant: str, customer_id: str, new_email: str, *, sync_contact_email: bool
+    ) -> bool:
+        """Move the customer to ``new_email`` (the profile's version goes up by one); False
+        (nothing changed) when another customer has it."""
+
+    # Access tokens ----------------------------------------------------------------------------
+    def add_access_token(self, token: AccessToken) -> None: ...
+
+    def access_token(self, value: str) -> AccessToken | None: ...
+
+    def access_token_of_refresh_token(self, refresh_token: str) -> AccessToken | None: ...
+
+    def spend_refresh_token(self, refresh_token: str) -> bool:
+        """True for exactly one caller: the refresh token is then spent."""
+
+    def forget_access_tokens(self, tenant: str, customer_id: str, session_id: str | None = None) -> None:
+        """Forget the customer's access tokens (of one session, when given) and their refresh tokens."""
+
+    def forget_access_token(self, value: str) -> None: ...
+
+    # Email tokens -----------------------------------------------------------------------------
+    def replace_email_token(self, token: EmailToken) -> None:
+        """Store ``token``; the customer's previous token of the same purpose stops working."""
+
+    def email_token(self, value: str) -> EmailToken | None: ...
+
+    def spend_email_token(self, value: str) -> bool:
+        """True for exactly one caller: the token is then spent."""
+
+    # Outbox -----------------------------------------------------------------------------------
+    def add_email(self, email: Email, capacity: int) -> None:
+        """Keep ``email``, and only the newest ``capacity`` emails."""
+
+    def emails(self) -> Iterator[Email]:
+        """Newest first."""
+
+    def email_count(self) -> int: ...
+
+    def clear_outbox(self) -> None: ...
+
+    # Clock ------------------------------------------------------------------------------------
+    def clock_offset(self) -> float: ...
+
+    def advance_clock(self, seconds: float) -> float:
+        """Add ``seconds`` to the shared clock offset; the new offset."""
+
+    # Housekeeping -----------------------------------------------------------------------------
+    def purge(self, now: float, expired_token_memory: float) -> None:
+        """Drop email tokens expired at ``now`` and access tokens expired longer than
+        ``expired_token_memory`` seconds."""
+
+
+def is_shared(url: str) -> bool:
+    """Whether the store of ``url`` can be shared by several processes."""
+    return url != "memory"
+
+
+def describe_state(url: str) -> str:
+    """The store, as the banner names it: its kind, never its URL (which may hold a password)."""
+    if url == "memory":
+        return "memory (this process only; lost at exit)"
+    if url.startswith("sqlite"):
+        return "SQLite file (kept across restarts, shared by this host's workers)"
+    return "Redis (shared by every instance using it)"
+
+
+# Records as JSON, for the stores that keep text -------------------------------------------------
+
+
+def dump(record: Any) -> str:
+    return json.dumps(dataclasses.asdict(record), separators=(",", ":"))
+
+
+_TUPLE_FIELDS: dict[type, frozenset[str]] = {}
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """The field types of ``cls``; a name only imported for type checking counts as ``Any``."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        try:
+            hints = typing.get_type_hints(cls)
+        except NameError:
+            hints = typing.get_type_hints(cls, localns=_NamesOrAny(vars(sys.modules[cls.__module__])))
+        _HINTS[cls] = hints
+    return hints
+
+
+class _NamesOrAny(dict):
+    """The names of a module, then the builtins; any other name is ``Any``."""
+
+    def __init__(self, module: dict[str, Any]) -> None:
+        super().__init__()
+        self.module = module
+
+    def __missing__(self, key: str) -> Any:
+        if key in self.module:
+            return self.module[key]
+        return getattr(builtins, key, Any)
+
+
+def _tuple_fields(cls: type) -> frozenset[str]:
+    """Fields declared as tuples: JSON gives lists back."""
+    fields = _TUPLE_FIELDS.get(cls)
+    if fields is None:
+        hints = _hints(cls)
+        fields = frozenset(
+            name
+            for name, hint in hints.items()
+            if typing.get_origin(hint) is tuple
+            or (
+                typing.get_origin(hint) in (typing.Union, types.UnionType)
+                and any(typing.get_origin(arg) is tuple for arg in typing.get_args(hint))
+            )
+        )
+        _TUPLE_FIELDS[cls] = fields
+    return fields
+
+
+def load(cls: type[T], text: str | bytes) -> T:
+    return _from_dict(cls, json.loads(text))
+
+
+def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """``cls`` from the dict :func:`dump` wrote: tuples and nested records rebuilt, unknown keys
+    (a field a newer version added) ignored."""
+    hints = _hints(cls)
+    for name in _tuple_fields(cls):
+        if isinstance(data.get(name), list):
+            data[name] = tuple(data[name])
+    values = {}
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if field.name not in data:
+            continue
+        value, hint = data[field.name], hints[field.name]
+        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+            value = _from_dict(hint, value)  # type: ignore[arg-type]
+        values[field.name] = value
+    return cls(**values)

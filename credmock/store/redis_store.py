@@ -1,0 +1,354 @@
+"""State in Redis (the ``redis`` client): every credmock instance using the same Redis database
+shares tenants, tokens, outbox and clock.
+
+Atomicity is Redis's: an operation that reads and writes several keys is one Lua script (Redis
+runs a script alone, so a token is spent by exactly one caller and a new email token replaces the
+previous one in one step), or an optimistic ``WATCH``/``MULTI`` transaction that redis-py retries
+when another client changed a watched key (a customer's record). Tokens are indexed by expiry
+(sorted sets), so the domain's purge drops them on the mock's own clock, which ``/_mock/clock``
+may have moved ahead; access tokens also carry a TTL as a backstop (their lifetime plus
+:data:`TTL_MARGIN`). An email token needs none: each customer has at most one per purpose.
+Keys start with ``credmock:``; a reset deletes those only, so a database may hold other data too.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from credmock.email_address import email_key
+from credmock.models import AccessToken, Customer, EmailToken
+from credmock.outbox import Email
+from credmock.store.base import StoreError, dump, load
+
+PREFIX = "credmock:"
+# Keys outlive their token by this long at most: past it no clock setting can still need them.
+TTL_MARGIN = 2 * 86_400
+PAGE = 100
+FIRST_PAGE = 8
+
+ADD_CUSTOMER = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'email' end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'id' end
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('RPUSH', KEYS[3], ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('SADD', KEYS[4], ARGV[4]) == 1 then redis.call('RPUSH', KEYS[5], ARGV[4]) end
+redis.call('INCR', KEYS[6])
+return false
+"""
+ADD_TENANT = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end
+"""
+# Forget one access token (ARGV[2]) or, with ARGV[2] empty, the tokens of the set KEYS[1]
+# (of session ARGV[3] when not empty), with their refresh tokens.
+FORGET_ACCESS_TOKENS = """
+local prefix = ARGV[1]
+local function forget(value)
+  local raw = redis.call('GET', prefix .. 'access:' .. value)
+  redis.call('ZREM', prefix .. 'access_expiry', value)
+  if not raw then return nil end
+  local token = cjson.decode(raw)
+  redis.call('DEL', prefix .. 'access:' .. value)
+  if type(token.refresh_token) == 'string' then
+    redis.call('DEL', prefix .. 'refresh:' .. token.refresh_token)
+  end
+  if type(token.customer_id) == 'string' then
+    redis.call('SREM', prefix .. 'tokens_of:' .. token.tenant .. ':' .. token.customer_id, value)
+  end
+  return token
+end
+if ARGV[2] ~= '' then forget(ARGV[2]) return 0 end
+for _, value in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local raw = redis.call('GET', prefix .. 'access:' .. value)
+  if not raw then
+    redis.call('SREM', KEYS[1], value)
+  elseif ARGV[3] == '' or cjson.decode(raw).session_id == ARGV[3] then
+    forget(value)
+  end
+end
+return 0
+"""
+REPLACE_EMAIL_TOKEN = """
+local prefix = ARGV[1]
+local previous = redis.call('GET', KEYS[1])
+if previous then
+  redis.call('DEL', prefix .. 'email_token:' .. previous)
+  redis.call('ZREM', KEYS[3], previous)
+end
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+"""
+SPEND_EMAIL_TOKEN = """
+local prefix = ARGV[1]
+local raw = redis.call('GET', KEYS[1])
+redis.call('ZREM', prefix .. 'email_expiry', ARGV[2])
+if not raw then return 0 end
+redis.call('DEL', KEYS[1])
+local token = cjson.decode(raw)
+local live = prefix .. 'live_email_token:' .. token.tenant .. ':' .. token.customer_id .. ':' .. token.purpose
+if redis.call('GET', live) == ARGV[2] then redis.call('DEL', live) end
+return 1
+"""
+
+
+def _reason(error: Exception) -> str:
+    """What went wrong, without the address redis-py writes into its messages."""
+    text = str(error)
+    return text.split(". ")[-1].rstrip(".") if "connecting to" in text else type(error).__name__
+
+
+def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, with a Redis failure reported as :class:`StoreError` (no address, no password)."""
+
+    @functools.wraps(method)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        import redis
+
+        try:
+            return method(*args, **kwargs)
+        except redis.RedisError as error:
+            raise StoreError(f"the Redis store failed: {_reason(error)}") from None
+
+    return guarded
+
+
+class RedisStore:
+    def __init__(self, client: Any) -> None:
+        import redis
+
+        self._redis = client
+        try:
+            client.ping()
+        except redis.AuthenticationError:
+            raise StoreError("the Redis store refused the password of --state") from None
+        except redis.RedisError as error:
+            # redis-py names the address in its messages: keep only the reason.
+            reason = (
+                str(error).split(". ")[-1].rstrip(".")
+                if "connecting to" in str(error)
+                else type(error).__name__
+            )
+            raise StoreError(f"cannot reach the Redis store of --state ({reason})") from None
+        self._add_customer = client.register_script(ADD_CUSTOMER)
+        self._add_tenant = client.register_script(ADD_TENANT)
+        self._forget = client.register_script(FORGET_ACCESS_TOKENS)
+        self._replace_email_token = client.register_script(REPLACE_EMAIL_TOKEN)
+        self._spend_email_token = client.register_script(SPEND_EMAIL_TOKEN)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisStore:
+        import redis
+
+        try:
+            client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=10)
+        except ValueError:
+            raise ValueError("--state redis://[:password@]HOST:PORT/DB is not a valid Redis URL") from None
+        return cls(client)
+
+    def close(self) -> None:
+        self._redis.close()
+
+    # Lifecycle --------------------------------------------------------------------------------
+
+    def claim_fill(self) -> bool:
+        return bool(self._redis.set(PREFIX + "filled", "1", nx=True))
+
+    def clear(self) -> None:
+        batch: list[str] = []
+        for key in self._redis.scan_iter(match=PREFIX + "*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                self._redis.unlink(*batch)
+                batch.clear()
+        if batch:
+            self._redis.unlink(*batch)
+
+    # Tenants and customers --------------------------------------------------------------------
+
+    def add_tenant(self, name: str) -> None:
+        self._add_tenant(keys=[PREFIX + "tenants:set", PREFIX + "tenants"], args=[name])
+
+    def tenants(self) -> list[str]:
+        return self._redis.lrange(PREFIX + "tenants", 0, -1)
+
+    @staticmethod
+    def _customer_key(tenant: str, customer_id: str) -> str:
+        return f"{PREFIX}customer:{tenant}:{customer_id}"
+
+    def add_customer(self, customer: Customer) -> str | None:
+        tenant = customer.tenant
+        return self._add_customer(
+            keys=[
+                f"{PREFIX}emails:{tenant}",
+                self._customer_key(tenant, customer.id),
+                f"{PREFIX}customers:{tenant}",
+                PREFIX + "tenants:set",
+                PREFIX + "tenants",
+                PREFIX + "customer_count",
+            ],
+            args=[email_key(customer.email), customer.id, dump(customer), tenant],
+        )
+
+    def customer(self, tenant: str, customer_id: str) -> Customer | None:
+        raw = self._redis.get(self._customer_key(tenant, customer_id))
+        return load(Customer, raw) if raw else None
+
+    def customer_by_email(self, tenant: str, email: str) -> Customer | None:
+        customer_id = self._redis.hget(f"{PREFIX}emails:{tenant}", email_key(email))
+        return self.customer(tenant, customer_id) if customer_id else None
+
+    def customers(self, tenant: str) -> list[Customer]:
+        ids = self._redis.lrange(f"{PREFIX}customers:{tenant}", 0, -1)
+        if not ids:
+            return []
+        records = self._redis.mget([self._customer_key(tenant, customer_id) for customer_id in ids])
+        return [load(Customer, raw) for raw in records if raw]
+
+    def customer_count(self) -> int:
+        return int(self._redis.get(PREFIX + "customer_count") or 0)
+
+    def set_password_hash(
+        self, tenant: str, customer_id: str, password_hash: str, *, replacing: str | None = None
+    ) -> bool:
+        key = self._customer_key(tenant, customer_id)
+
+        def update(pipe: Any) -> bool:
+            raw = pipe.get(key)
+            record = json.loads(raw) if raw else None
+            if record is None or replacing not in (None, record["password_hash"]):
+                return False
+            record["password_hash"] = password_hash
+            record["initial_password"] = False
+            pipe.multi()
+            pipe.set(key, json.dumps(record, separators=(",", ":")))
+            return True
+
+        return self._redis.transaction(update, key, value_from_callable=True)
+
+    def change_login_email(
+        self, tenant: str, customer_id: str, new_email: str, *, sync_contact_email: bool
+    ) -> bool:
+        key = self._customer_key(tenant, customer_id)
+        emails = f"{PREFIX}emails:{tenant}"
+
+        def change(pipe: Any) -> bool:
+            raw = pipe.get(key)
+            owner = pipe.hget(emails, email_key(new_email))
+            if not raw or (owner is not None and owner != customer_id):
+                return False
+            record = json.loads(raw)
+            pipe.multi()
+            pipe.hdel(emails, email_key(record["email"]))
+            pipe.hset(emails, email_key(new_email), customer_id)
+            record["email"] = new_email
+            record["version"] = record.get("version", 1) + 1
+            if sync_contact_email:
+                record["contact_email"] = new_email
+            pipe.set(key, json.dumps(record, separators=(",", ":")))
+            return True
+
+        return self._redis.transaction(change, key, emails, value_from_callable=True)
+
+    # Access tokens ----------------------------------------------------------------------------
+
+    def add_access_token(self, token: AccessToken) -> None:
+        ttl = round(token.expires_at - token.issued_at) + TTL_MARGIN
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(f"{PREFIX}access:{token.value}", dump(token), ex=ttl)
+        if token.refresh_token:
+            pipe.set(f"{PREFIX}refresh:{token.refresh_token}", token.value, ex=ttl)
+        if token.customer_id is not None:
+            tokens_of = f"{PREFIX}tokens_of:{token.tenant}:{token.customer_id}"
+            pipe.sadd(tokens_of, token.value)
+            pipe.expire(tokens_of, ttl, nx=True)  # a key without a TTL gets this one
+            pipe.expire(tokens_of, ttl, gt=True)  # a shorter one is raised to it
+        pipe.zadd(PREFIX + "access_expiry", {token.value: token.expires_at})
+        pipe.execute()
+
+    def access_token(self, value: str) -> AccessToken | None:
+        raw = self._redis.get(f"{PREFIX}access:{value}")
+        return load(AccessToken, raw) if raw else None
+
+    def access_token_of_refresh_token(self, refresh_token: str) -> AccessToken | None:
+        value = self._redis.get(f"{PREFIX}refresh:{refresh_token}")
+        return self.access_token(value) if value else None
+
+    def spend_refresh_token(self, refresh_token: str) -> bool:
+        return self._redis.delete(f"{PREFIX}refresh:{refresh_token}") == 1
+
+    def forget_access_tokens(self, tenant: str, customer_id: str, session_id: str | None = None) -> None:
+        self._forget(keys=[f"{PREFIX}tokens_of:{tenant}:{customer_id}"], args=[PREFIX, "", session_id or ""])
+
+    def forget_access_token(self, value: str) -> None:
+        self._forget(keys=[], args=[PREFIX, value, ""])
+
+    # Email tokens -----------------------------------------------------------------------------
+
+    def replace_email_token(self, token: EmailToken) -> None:
+        self._replace_email_token(
+            keys=[
+                f"{PREFIX}live_email_token:{token.tenant}:{token.customer_id}:{token.purpose}",
+                f"{PREFIX}email_token:{token.value}",
+                PREFIX + "email_expiry",
+            ],
+            args=[PREFIX, token.value, dump(token), token.expires_at],
+        )
+
+    def email_token(self, value: str) -> EmailToken | None:
+        raw = self._redis.get(f"{PREFIX}email_token:{value}")
+        return load(EmailToken, raw) if raw else None
+
+    def spend_email_token(self, value: str) -> bool:
+        return self._spend_email_token(keys=[f"{PREFIX}email_token:{value}"], args=[PREFIX, value]) == 1
+
+    # Outbox -----------------------------------------------------------------------------------
+
+    def add_email(self, email: Email, capacity: int) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.lpush(PREFIX + "outbox", dump(email))
+        pipe.ltrim(PREFIX + "outbox", 0, capacity - 1)
+        pipe.execute()
+
+    def emails(self) -> Iterator[Email]:
+        """Newest first, read a page at a time, small pages first (most callers want the newest)."""
+        start, size = 0, FIRST_PAGE
+        while True:
+            page = self._redis.lrange(PREFIX + "outbox", start, start + size - 1)
+            for raw in page:
+                yield load(Email, raw)
+            if len(page) < size:
+                return
+            start += size
+            size = min(size * 4, PAGE)
+
+    def email_count(self) -> int:
+        return self._redis.llen(PREFIX + "outbox")
+
+    def clear_outbox(self) -> None:
+        self._redis.delete(PREFIX + "outbox")
+
+    # Clock ------------------------------------------------------------------------------------
+
+    def clock_offset(self) -> float:
+        return float(self._redis.get(PREFIX + "clock") or 0.0)
+
+    def advance_clock(self, seconds: float) -> float:
+        return float(self._redis.incrbyfloat(PREFIX + "clock", seconds))
+
+    # Housekeeping -----------------------------------------------------------------------------
+
+    def purge(self, now: float, expired_token_memory: float) -> None:
+        for value in self._redis.zrangebyscore(PREFIX + "access_expiry", "-inf", now - expired_token_memory):
+            self.forget_access_token(value)
+        for value in self._redis.zrangebyscore(PREFIX + "email_expiry", "-inf", now):
+            self.spend_email_token(value)
+
+
+for _name, _method in list(vars(RedisStore).items()):
+    if not _name.startswith("_") and inspect.isfunction(_method) and _name != "emails":
+        setattr(RedisStore, _name, _guarded(_method))

@@ -1,0 +1,298 @@
+"""State in a SQLite file (stdlib ``sqlite3``, WAL): it survives restarts, and the workers of one
+host share it.
+
+Atomicity is SQLite's: each operation is one statement or one ``BEGIN IMMEDIATE`` transaction
+(which takes the write lock first, so processes queue on SQLite's busy timeout instead of
+failing), and the rules that must hold across processes are constraints of the schema: one
+login email per tenant (UNIQUE), one live email token per customer and purpose (UNIQUE, so
+``INSERT OR REPLACE`` swaps it), a token spent by the ``DELETE`` or ``UPDATE`` that changed a row.
+Records are JSON; the columns that are searched are kept beside them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from credmock.email_address import email_key
+from credmock.models import AccessToken, Customer, EmailToken
+from credmock.outbox import Email
+from credmock.store.base import StoreError, dump, load
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
+CREATE TABLE IF NOT EXISTS tenants (position INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE NOT NULL);
+CREATE TABLE IF NOT EXISTS customers (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL, id TEXT NOT NULL, email_key TEXT NOT NULL, record TEXT NOT NULL,
+    UNIQUE (tenant, id), UNIQUE (tenant, email_key)
+);
+CREATE TABLE IF NOT EXISTS access_tokens (
+    value TEXT PRIMARY KEY, refresh_token TEXT UNIQUE, tenant TEXT NOT NULL, customer_id TEXT,
+    session_id TEXT NOT NULL, expires_at REAL NOT NULL, record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS access_tokens_by_customer ON access_tokens (tenant, customer_id);
+CREATE INDEX IF NOT EXISTS access_tokens_by_expiry ON access_tokens (expires_at);
+CREATE TABLE IF NOT EXISTS email_tokens (
+    value TEXT PRIMARY KEY, tenant TEXT NOT NULL, customer_id TEXT NOT NULL, purpose TEXT NOT NULL,
+    expires_at REAL NOT NULL, record TEXT NOT NULL, UNIQUE (tenant, customer_id, purpose)
+);
+CREATE TABLE IF NOT EXISTS outbox (position INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL);
+"""
+TABLES = ("meta", "tenants", "customers", "access_tokens", "email_tokens", "outbox")
+# Seconds a write waits for another process's transaction before failing.
+BUSY_TIMEOUT = 30.0
+PAGE = 200
+FIRST_PAGE = 8
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        try:
+            with self._write() as connection:
+                connection.executescript(SCHEMA)  # commits; harmless when the tables exist
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot use the SQLite state file: {error}") from None
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteStore:
+        """``sqlite:///state.db`` (relative to the working folder) or ``sqlite:////var/credmock.db``."""
+        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+        if not path or path.endswith("/"):
+            raise ValueError(
+                "--state sqlite:///PATH needs a file path: sqlite:///state.db (relative) "
+                "or sqlite:////var/lib/credmock/state.db (absolute)"
+            )
+        return cls(Path(path))
+
+    # Connections and transactions -------------------------------------------------------------
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection (a sqlite3 connection belongs to its thread)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            # NORMAL: a commit survives the process being killed; only a power cut may lose the last ones.
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction holding the write lock from its first statement."""
+        connection = self._db
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        if connection.in_transaction:
+            connection.execute("COMMIT")
+
+    def _one(self, query: str, *parameters: object) -> tuple | None:
+        rows = self._db.execute(query, parameters).fetchall()  # all: the statement ends here
+        return rows[0] if rows else None
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for connection in self._connections:
+                with contextlib.suppress(sqlite3.ProgrammingError):  # another thread's, ended
+                    connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # Lifecycle --------------------------------------------------------------------------------
+
+    def claim_fill(self) -> bool:
+        return self._db.execute("INSERT OR IGNORE INTO meta VALUES ('filled', 1)").rowcount == 1
+
+    def clear(self) -> None:
+        with self._write() as connection:
+            for table in TABLES:
+                connection.execute(f"DELETE FROM {table}")
+
+    # Tenants and customers --------------------------------------------------------------------
+
+    def add_tenant(self, name: str) -> None:
+        self._db.execute("INSERT OR IGNORE INTO tenants (name) VALUES (?)", (name,))
+
+    def tenants(self) -> list[str]:
+        return [name for (name,) in self._db.execute("SELECT name FROM tenants ORDER BY position")]
+
+    def add_customer(self, customer: Customer) -> str | None:
+        try:
+            with self._write() as connection:
+                connection.execute("INSERT OR IGNORE INTO tenants (name) VALUES (?)", (customer.tenant,))
+                connection.execute(
+                    "INSERT INTO customers (tenant, id, email_key, record) VALUES (?, ?, ?, ?)",
+                    (customer.tenant, customer.id, email_key(customer.email), dump(customer)),
+                )
+        except sqlite3.IntegrityError as error:
+            return "email" if "email_key" in str(error) else "id"
+        return None
+
+    def customer(self, tenant: str, customer_id: str) -> Customer | None:
+        row = self._one("SELECT record FROM customers WHERE tenant = ? AND id = ?", tenant, customer_id)
+        return load(Customer, row[0]) if row else None
+
+    def customer_by_email(self, tenant: str, email: str) -> Customer | None:
+        row = self._one(
+            "SELECT record FROM customers WHERE tenant = ? AND email_key = ?", tenant, email_key(email)
+        )
+        return load(Customer, row[0]) if row else None
+
+    def customers(self, tenant: str) -> list[Customer]:
+        rows = self._db.execute("SELECT record FROM customers WHERE tenant = ? ORDER BY position", (tenant,))
+        return [load(Customer, record) for (record,) in rows]
+
+    def customer_count(self) -> int:
+        return self._one("SELECT COUNT(*) FROM customers")[0]  # type: ignore[index]
+
+    def set_password_hash(
+        self, tenant: str, customer_id: str, password_hash: str, *, replacing: str | None = None
+    ) -> bool:
+        changed = self._db.execute(
+            "UPDATE customers SET record = json_set(record, '$.password_hash', ?, "
+            "'$.initial_password', json('false')) "
+            "WHERE tenant = ? AND id = ? AND (? IS NULL OR json_extract(record, '$.password_hash') = ?)",
+            (password_hash, tenant, customer_id, replacing, replacing),
+        )
+        return changed.rowcount == 1
+
+    def change_login_email(
+        self, tenant: str, customer_id: str, new_email: str, *, sync_contact_email: bool
+    ) -> bool:
+        contact = "$.contact_email" if sync_contact_email else "$.email"  # the second path is a no-op
+        try:
+            changed = self._db.execute(
+                "UPDATE customers SET email_key = ?, "
+                f"record = json_set(record, '$.email', ?, '{contact}', ?, "
+                "'$.version', json_extract(record, '$.version') + 1) WHERE tenant = ? AND id = ?",
+                (email_key(new_email), new_email, new_email, tenant, customer_id),
+            ).rowcount
+        except sqlite3.IntegrityError:  # UNIQUE (tenant, email_key): another customer has it
+            return False
+        return changed == 1
+
+    # Access tokens ----------------------------------------------------------------------------
+
+    def add_access_token(self, token: AccessToken) -> None:
+        self._db.execute(
+            "INSERT INTO access_tokens VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                token.value,
+                token.refresh_token,
+                token.tenant,
+                token.customer_id,
+                token.session_id,
+                token.expires_at,
+                dump(token),
+            ),
+        )
+
+    def access_token(self, value: str) -> AccessToken | None:
+        row = self._one("SELECT record FROM access_tokens WHERE value = ?", value)
+        return load(AccessToken, row[0]) if row else None
+
+    def access_token_of_refresh_token(self, refresh_token: str) -> AccessToken | None:
+        row = self._one("SELECT record FROM access_tokens WHERE refresh_token = ?", refresh_token)
+        return load(AccessToken, row[0]) if row else None
+
+    def spend_refresh_token(self, refresh_token: str) -> bool:
+        spent = self._db.execute(
+            "UPDATE access_tokens SET refresh_token = NULL WHERE refresh_token = ?", (refresh_token,)
+        )
+        return spent.rowcount == 1
+
+    def forget_access_tokens(self, tenant: str, customer_id: str, session_id: str | None = None) -> None:
+        if session_id is None:
+            query, parameters = "tenant = ? AND customer_id = ?", (tenant, customer_id)
+        else:
+            query = "tenant = ? AND customer_id = ? AND session_id = ?"
+            parameters = (tenant, customer_id, session_id)
+        self._db.execute(f"DELETE FROM access_tokens WHERE {query}", parameters)
+
+    def forget_access_token(self, value: str) -> None:
+        self._db.execute("DELETE FROM access_tokens WHERE value = ?", (value,))
+
+    # Email tokens -----------------------------------------------------------------------------
+
+    def replace_email_token(self, token: EmailToken) -> None:
+        # REPLACE deletes the row holding UNIQUE (tenant, customer_id, purpose): the previous token.
+        self._db.execute(
+            "INSERT OR REPLACE INTO email_tokens VALUES (?, ?, ?, ?, ?, ?)",
+            (token.value, token.tenant, token.customer_id, token.purpose, token.expires_at, dump(token)),
+        )
+
+    def email_token(self, value: str) -> EmailToken | None:
+        row = self._one("SELECT record FROM email_tokens WHERE value = ?", value)
+        return load(EmailToken, row[0]) if row else None
+
+    def spend_email_token(self, value: str) -> bool:
+        return self._db.execute("DELETE FROM email_tokens WHERE value = ?", (value,)).rowcount == 1
+
+    # Outbox -----------------------------------------------------------------------------------
+
+    def add_email(self, email: Email, capacity: int) -> None:
+        with self._write() as connection:
+            position = connection.execute("INSERT INTO outbox (record) VALUES (?)", (dump(email),)).lastrowid
+            connection.execute("DELETE FROM outbox WHERE position <= ?", ((position or 0) - capacity,))
+
+    def emails(self) -> Iterator[Email]:
+        """Newest first, read a page at a time, small pages first (most callers want the newest)."""
+        before, size = None, FIRST_PAGE
+        while True:
+            rows = self._db.execute(
+                "SELECT position, record FROM outbox WHERE ? IS NULL OR position < ? "
+                "ORDER BY position DESC LIMIT ?",
+                (before, before, size),
+            ).fetchall()
+            for position, record in rows:
+                before = position
+                yield load(Email, record)
+            if len(rows) < size:
+                return
+            size = min(size * 4, PAGE)
+
+    def email_count(self) -> int:
+        return self._one("SELECT COUNT(*) FROM outbox")[0]  # type: ignore[index]
+
+    def clear_outbox(self) -> None:
+        self._db.execute("DELETE FROM outbox")
+
+    # Clock ------------------------------------------------------------------------------------
+
+    def clock_offset(self) -> float:
+        row = self._one("SELECT value FROM meta WHERE key = 'clock_offset'")
+        return float(row[0]) if row else 0.0
+
+    def advance_clock(self, seconds: float) -> float:
+        row = self._one(
+            "INSERT INTO meta VALUES ('clock_offset', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value RETURNING value",
+            float(seconds),
+        )
+        return float(row[0])  # type: ignore[index]
+
+    # Housekeeping -----------------------------------------------------------------------------
+
+    def purge(self, now: float, expired_token_memory: float) -> None:
+        with self._write() as connection:
+            connection.execute("DELETE FROM email_tokens WHERE expires_at <= ?", (now,))
+            connection.execute(
+                "DELETE FROM access_tokens WHERE expires_at <= ?", (now - expired_token_memory,)
+            )
