@@ -3,13 +3,21 @@
 # dependencies, at the versions of the lock file when there is one, so that the image build installs
 # from this folder alone: no package index, no certificates inside the build.
 #
-# The wheels must suit the image's Python (Debian's python3 of the Dockerfile's release), so this
-# runs with a host Python of the same minor version: $PYTHON, else python3.
+# The wheels must suit the image's Python (Debian's python3 of the Dockerfile's release), and the
+# dependencies are resolved as that Python evaluates their markers (some depend on the patch
+# release: redis needs async-timeout before 3.11.3). So this runs with $PYTHON, else Debian's own
+# /usr/bin/python3 when it has pip (the image's very interpreter on a bookworm host), else python3.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 wheelhouse=${1:-build/wheelhouse}
-python=${PYTHON:-python3}
+if [ -n "${PYTHON:-}" ]; then
+    python=$PYTHON
+elif /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+    python=/usr/bin/python3
+else
+    python=python3
+fi
 image_python=${IMAGE_PYTHON_VERSION:-3.11}  # Debian bookworm's python3
 
 host_python=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
@@ -37,11 +45,10 @@ export SOURCE_DATE_EPOCH
 rm -rf "$wheelhouse"
 mkdir -p "$wheelhouse"
 if [ -n "$lock" ]; then
-    pip_wheel --no-deps --requirement "$lock"
-    pip_wheel --no-deps .
+    pip_wheel --constraint "$lock" .
     from="$lock"
 else
     pip_wheel .
     from="pyproject.toml (no lock file)"
 fi
-echo "image/wheelhouse: $(ls "$wheelhouse" | wc -l) wheels in $wheelhouse from $from"
+echo "image/wheelhouse: $(ls "$wheelhouse" | wc -l) wheels in $wheelhouse from $from (Python $("$python" -c 'import platform; print(platform.python_version())'))"
