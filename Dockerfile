@@ -13,11 +13,14 @@ RUN python3 -m venv /opt/credmock \
     && /opt/credmock/bin/pip uninstall --yes --quiet pip setuptools
 
 FROM debian:bookworm-slim
+LABEL org.opencontainers.image.title="credmock" \
+      org.opencontainers.image.description="Contract-first, stateful mock of the Emporix Customer Service credentials API"
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --uid 10001 --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin credmock
 COPY --from=install /opt/credmock /opt/credmock
+# Every serve option is read from CREDMOCK_<OPTION> too (flags win): listen beyond the container.
 ENV PATH=/opt/credmock/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     CREDMOCK_HOST=0.0.0.0 \
@@ -33,4 +36,4 @@ port = os.environ.get('CREDMOCK_PORT') or '8080'; \
 r.urlopen(r.Request(f'http://127.0.0.1:{port}/_mock/health', \
 headers={'X-Mock-Control-Token': token} if token else {}), timeout=4)"]
 ENTRYPOINT ["credmock"]
-CMD ["serve", "--host", "0.0.0.0", "--port", "8080"]
+CMD ["serve"]

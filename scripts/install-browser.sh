@@ -9,16 +9,5 @@ if command -v chromium >/dev/null 2>&1; then
     exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-elif command -v sudo >/dev/null 2>&1; then
-    as_root=(sudo)
-else
-    echo "install-browser: need root (or sudo) to apt-get install chromium" >&2
-    exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
-"${as_root[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
+"$(dirname "$0")/apt-install.sh" chromium fonts-liberation
 echo "install-browser: installed $(chromium --version 2>/dev/null || command -v chromium)"

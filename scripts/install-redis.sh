@@ -9,17 +9,5 @@ if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
     exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-elif command -v sudo >/dev/null 2>&1; then
-    as_root=(sudo)
-else
-    echo "install-redis: need root (or sudo) to apt-get install redis-server" >&2
-    exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-apt=("${as_root[@]}" apt-get -o DPkg::Lock::Timeout=600)
-"${apt[@]}" update -qq
-"${apt[@]}" install -y -qq --no-install-recommends redis-server >/dev/null
+"$(dirname "$0")/apt-install.sh" redis-server
 echo "install-redis: installed $(redis-server --version | cut -d' ' -f3)"

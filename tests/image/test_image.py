@@ -61,14 +61,14 @@ def run_options() -> list[str]:
 
 
 class Container:
-    """One credmock container, its port 8080 published on a free loopback port."""
+    """One credmock container, its port (8080 unless configured) published on a free loopback port."""
 
-    def __init__(self, *, environment: dict[str, str], command: tuple[str, ...] = ()) -> None:
+    def __init__(self, *, environment: dict[str, str], container_port: int = 8080) -> None:
         self.name = f"credmock-test-{secrets.token_hex(4)}"
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.environment = environment
-        self.command = command
+        self.container_port = container_port
 
     def start(self) -> Container:
         variables = [
@@ -76,7 +76,7 @@ class Container:
         ]
         podman(
             "run", "--detach", "--name", self.name, *run_options(),
-            "--publish", f"127.0.0.1:{self.port}:8080", *variables, IMAGE, *self.command,
+            "--publish", f"127.0.0.1:{self.port}:{self.container_port}", *variables, IMAGE,
         )  # fmt: skip
         return self
 
@@ -125,9 +125,8 @@ def container(control_token: str) -> Iterator[Container]:
         running.remove()
 
 
-@pytest.fixture
-def http(container: Container, checkers: list[ContractChecker]) -> Iterator[httpx.Client]:
-    """A client on the published port; every answer is checked against the contract describing it."""
+def contract_client(base_url: str, checkers: list[ContractChecker]) -> httpx.Client:
+    """A client of base_url; every answer is checked against the contract describing it."""
 
     def check(response: httpx.Response) -> None:
         response.read()
@@ -139,7 +138,12 @@ def http(container: Container, checkers: list[ContractChecker]) -> Iterator[http
                     f"{request.method} {request.url} -> {response.status_code}: {violations}"
                 )
 
-    with httpx.Client(base_url=container.base_url, timeout=10, event_hooks={"response": [check]}) as client:
+    return httpx.Client(base_url=base_url, timeout=10, event_hooks={"response": [check]})
+
+
+@pytest.fixture
+def http(container: Container, checkers: list[ContractChecker]) -> Iterator[httpx.Client]:
+    with contract_client(container.base_url, checkers) as client:
         yield client
 
 
@@ -208,6 +212,26 @@ def test_sigterm_stops_the_server_cleanly(control_token: str) -> None:
         assert state["Status"] == "exited"
         assert state["ExitCode"] == 0, container.logs()
         assert "Traceback" not in container.logs()
+    finally:
+        container.remove()
+
+
+def test_a_ci_service_configured_by_environment_alone_serves_an_open_control_api(
+    checkers: list[ContractChecker],
+) -> None:
+    """As GitHub Actions runs a service container: no command line, only variables."""
+    container = Container(
+        environment={"CREDMOCK_OPEN_CONTROL_API": "1", "CREDMOCK_PORT": "9000", "CREDMOCK_SEED": "7"},
+        container_port=9000,
+    )
+    try:
+        container.start().wait_until_serving({})
+        with contract_client(container.base_url, checkers) as http:
+            assert http.post("/_mock/tokens", json={"tenant": "demo", "kind": "anonymous"}).status_code == 201
+            assert http.get("/_mock/outbox").json() == []
+        assert "--open-control-api" in container.logs()  # the warning, printed at start
+        check = podman("healthcheck", "run", container.name, check=False)
+        assert check.returncode == 0, check.stdout + check.stderr
     finally:
         container.remove()
 
