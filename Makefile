@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-# Load test beside Prism, a bare Starlette app and WireMock (about 13 minutes, docs/performance.md);
+# Load test beside Prism, a bare Starlette app and WireMock (about 10 minutes, docs/performance.md);
 # BENCH_ARGS=--quick for a smoke run, see bench/run.py --help.
 bench: $(STAMP)
 	VENV=$(VENV) bench/install-tools.sh
