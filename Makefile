@@ -1,40 +1,74 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Pinned versions: requirements/run.txt (serving) and requirements/dev.txt (serving + dev tools).
+RUN_LOCK := requirements/run.txt
+DEV_LOCK := requirements/dev.txt
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+# make run ARGS="--seed 1 --fake-customers 20"; CREDMOCK_PORT, CREDMOCK_HOST (any CREDMOCK_*) are read by credmock.
+ARGS ?=
 
-.PHONY: install run test lint spec bench clean
+.PHONY: install install-dev run test lint spec lock dist bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-install: $(STAMP)
+# What serving needs, nothing more.
+$(RUN_STAMP): $(BIN)/python pyproject.toml $(RUN_LOCK)
+	$(PIP) install --constraint $(RUN_LOCK) --editable .
+	rm -f $(DEV_STAMP)
+	touch $@
 
-run: $(STAMP)
-	$(BIN)/credmock serve --host 127.0.0.1 --port 8080
+# The same venv plus pytest, ruff, schemathesis, playwright and pip-tools.
+$(DEV_STAMP): $(RUN_STAMP) $(DEV_LOCK)
+	$(PIP) install --constraint $(DEV_LOCK) --editable '.[dev]'
+	touch $@
 
-spec: $(STAMP)
+install: $(RUN_STAMP)
+
+install-dev: $(DEV_STAMP)
+
+run: $(RUN_STAMP)
+	$(BIN)/credmock serve $(ARGS)
+
+spec: $(RUN_STAMP)
 	$(BIN)/python merge_spec.py
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/python merge_spec.py --check
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
+# Re-resolve the locks from pyproject.toml, keeping current pins where they still fit;
+# make lock UPGRADE=1 moves every pin to the newest release that fits.
+lock: $(BIN)/pip-compile
+	$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade) \
+		--output-file $(RUN_LOCK) pyproject.toml
+	$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade) --extra dev \
+		--constraint $(RUN_LOCK) --output-file $(DEV_LOCK) pyproject.toml
+
+# Only pip-tools: locking must work when pyproject.toml no longer fits the current locks.
+$(BIN)/pip-compile: $(BIN)/python
+	$(PIP) install --constraint $(DEV_LOCK) pip-tools
+
+# A wheel in dist/ (pip install dist/credmock-*.whl, or pipx install).
+dist: $(BIN)/python
+	rm -rf dist build
+	$(PIP) wheel --no-deps --wheel-dir dist .
+
 # Load test beside Prism, a bare Starlette app and WireMock (about 10 minutes, docs/performance.md);
 # BENCH_ARGS=--quick for a smoke run, see bench/run.py --help.
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	VENV=$(VENV) bench/install-tools.sh
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache dist build
 
 # Container image (docs/container.md): podman, or docker where podman is missing. The build installs
 # credmock from build/wheelhouse/, filled here first, so it needs no package index.
@@ -48,7 +82,7 @@ image:
 
 # Builds the image from the unchanged Dockerfile on a Debian base made locally (no image registry
 # needed), runs it and finishes a password reset through its published port (a few minutes).
-test-image: $(STAMP)
+test-image: $(DEV_STAMP)
 	scripts/image/install-tools.sh
 	scripts/image/base-image.sh
 	$(MAKE) image IMAGE=$(IMAGE) IMAGE_BUILD_FLAGS=--pull=never

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
+import importlib.metadata
 import ipaddress
-import os
 import secrets
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from credmock.env_options import invalid_environment_values, read_environment
 from credmock.proxy import add_proxy_command
 from credmock.settings import CONTROL_TOKEN_ENV, Settings
 from credmock.store.base import describe_state
@@ -19,6 +20,8 @@ from credmock.verify import add_verify_command
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 GENERATE_CONTROL_TOKEN = "generate"
+# serve's options are also read from CREDMOCK_<OPTION> (CREDMOCK_PORT, CREDMOCK_CONTROL_TOKEN, ...).
+ENV_PREFIX = "CREDMOCK_"
 
 
 def is_loopback(host: str) -> bool:
@@ -83,11 +86,11 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-fixtures", action="store_true", help="start with no customers")
     group.add_argument(
         "--state",
-        default=os.environ.get("CREDMOCK_STATE") or defaults.state,
+        default=defaults.state,
         metavar="URL",
         help="where the state lives: 'memory' (default), 'sqlite:///PATH' (kept across restarts, shared "
         "by --workers) or 'redis://[:password@]HOST:PORT/DB' (shared by instances); a store that holds "
-        "state keeps it, fixtures fill an empty one (default: $CREDMOCK_STATE or memory)",
+        "state keeps it, fixtures fill an empty one (default: memory)",
     )
     group.add_argument(
         "--reset-on-start",
@@ -215,27 +218,35 @@ def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
     return "\n".join(lines)
 
 
-def serve(arguments: argparse.Namespace) -> int:
-    import uvicorn
+def control_token_problem(arguments: argparse.Namespace, control_token: str | None) -> str | None:
+    """Why the control-token options cannot start a server, or None."""
+    if control_token is not None and not control_token.strip():
+        return "the control token is empty"
+    if arguments.open_control_api and control_token is not None:
+        return "--open-control-api and a control token exclude each other: choose one"
+    if control_token is None and not arguments.open_control_api and not is_loopback(arguments.host):
+        return (
+            f"refusing to listen on {arguments.host} without a control token: the /_mock API "
+            "hands out access tokens and reads the outbox. Start with --control-token TOKEN "
+            f"(or --control-token {GENERATE_CONTROL_TOKEN}, or {CONTROL_TOKEN_ENV}=TOKEN), "
+            "then send it in the X-Mock-Control-Token header; on a private CI network, "
+            "--open-control-api serves /_mock to anyone who can reach it."
+        )
+    return None
 
+
+def serve(arguments: argparse.Namespace) -> int:
     from credmock.app import create_app
     from credmock.seeding import FixtureError
+    from credmock.serving import BindError, bound_port, listen, serve_processes, serve_until_stopped, url_host
     from credmock.store import StoreError, is_shared
 
     control_token = arguments.control_token
     if control_token == GENERATE_CONTROL_TOKEN:
         control_token = secrets.token_urlsafe(32)
-    if control_token is not None and not control_token.strip():
-        print("credmock: the control token is empty", file=sys.stderr)
-        return 2
-    if control_token is None and not is_loopback(arguments.host):
-        print(
-            f"credmock: refusing to listen on {arguments.host} without a control token: the /_mock API "
-            "hands out access tokens and reads the outbox. Start with --control-token TOKEN "
-            f"(or --control-token {GENERATE_CONTROL_TOKEN}, or {CONTROL_TOKEN_ENV}=TOKEN), "
-            "then send it in the X-Mock-Control-Token header.",
-            file=sys.stderr,
-        )
+    problem = control_token_problem(arguments, control_token)
+    if problem is not None:
+        print(f"credmock: {problem}", file=sys.stderr)
         return 2
     if arguments.workers < 1:
         print("credmock: --workers must be at least 1", file=sys.stderr)
@@ -253,41 +264,64 @@ def serve(arguments: argparse.Namespace) -> int:
     try:
         settings = dataclasses.replace(settings_from_arguments(arguments), control_token=control_token)
         app = create_app(settings)  # fills (or, with --reset-on-start, resets) the store, once
-    except (FixtureError, ValueError, StoreError) as error:
+        sock = listen(arguments.host, arguments.port)
+    except (FixtureError, ValueError, StoreError, BindError) as error:
         print(f"credmock: {error}", file=sys.stderr)
         return 2
-    host = f"[{arguments.host}]" if ":" in arguments.host else arguments.host
-    print(banner(f"http://{host}:{arguments.port}", app), flush=True)
+    url = f"http://{url_host(arguments.host)}:{bound_port(sock)}"
+    if arguments.open_control_api:
+        print(
+            f"credmock: warning: --open-control-api: {url}/_mock (outbox, tokens, reset) answers anyone "
+            "who can reach it, without a control token; use it on a private network only",
+            file=sys.stderr,
+            flush=True,
+        )
+    print(banner(url, app), flush=True)
     if arguments.control_token == GENERATE_CONTROL_TOKEN:  # shown once, as the only way to learn it
         print(f"  control token (generated): {control_token}  (send it as X-Mock-Control-Token)", flush=True)
     elif control_token is not None:
         print("  control token: required on /_mock in the X-Mock-Control-Token header", flush=True)
-    options = {
-        "host": arguments.host,
-        "port": arguments.port,
-        "log_level": arguments.log_level,
-        "access_log": False,  # the request log (credmock.request_log) says more, reasons included
-    }
     if arguments.workers == 1:
         # What is loaded now (contract, validators, fixtures) lives as long as the server: out of
         # the collector's way, its full collections no longer stall requests (p99 down 2-4x).
         gc.collect()
         gc.freeze()
-        uvicorn.run(app, **options)
+        serve_until_stopped(uvicorn_config(app, arguments), sock)
+        delivery = app.domain.outbox.delivery
+        if delivery is not None and not delivery.wait_until_idle(timeout=10):
+            print(f"credmock: emails still queued for {delivery.server} at exit", file=sys.stderr)
         return 0
     from credmock import workers
 
     print(f"  workers:     {arguments.workers} processes over the one store", flush=True)
     app.domain.close()
     workers.pass_settings(dataclasses.replace(settings, reset_on_start=False))
-    uvicorn.run(f"{workers.__name__}:app", factory=True, workers=arguments.workers, **options)
+    serve_processes(uvicorn_config(f"{workers.__name__}:app", arguments, factory=True), sock)
     return 0
 
 
+def uvicorn_config(app, arguments: argparse.Namespace, **options):  # -> uvicorn.Config
+    """``app``: the app, or the import string of a factory (``factory=True``) for ``--workers``."""
+    import uvicorn
+
+    # No uvicorn access log: the request log (credmock.request_log) says more, reasons included.
+    return uvicorn.Config(
+        app, log_level=arguments.log_level, access_log=False, workers=arguments.workers, **options
+    )
+
+
 def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
-    parser = subcommands.add_parser("serve", help="serve the mock")
+    parser = subcommands.add_parser(
+        "serve",
+        help="serve the mock",
+        description="Serve the mock. Every option can also be set by the environment variable named "
+        "after it (flags win); switches take 1/0, true/false, yes/no; repeatable options a "
+        "comma-separated list.",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "-p", "--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default: 8080)"
+    )
     parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
@@ -308,11 +342,14 @@ def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--control-token",
-        default=os.environ.get(CONTROL_TOKEN_ENV) or None,
         metavar="TOKEN",
         help="require this token in the X-Mock-Control-Token header of every /_mock call (needed to "
-        f"listen beyond loopback); '{GENERATE_CONTROL_TOKEN}' makes a random one and prints it "
-        f"(default: ${CONTROL_TOKEN_ENV})",
+        f"listen beyond loopback); '{GENERATE_CONTROL_TOKEN}' makes a random one and prints it",
+    )
+    parser.add_argument(
+        "--open-control-api",
+        action="store_true",
+        help="serve /_mock without a control token beyond loopback too (private CI networks only)",
     )
     add_settings_arguments(parser)
     parser.set_defaults(run=serve)
@@ -326,19 +363,36 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def version() -> str:
+    try:
+        return importlib.metadata.version("credmock")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    """The command line; ``serve``'s options also read ``CREDMOCK_<OPTION>`` from ``environ``."""
     parser = argparse.ArgumentParser(
         prog="credmock", description="Stateful mock of the Emporix credentials API"
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     subcommands = parser.add_subparsers(dest="command", required=True)
     for add_command in SUBCOMMANDS:
         add_command(subcommands)
+    read_environment(subcommands.choices["serve"], ENV_PREFIX, environ)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
-    return arguments.run(arguments)
+    invalid = invalid_environment_values(arguments)
+    if invalid:
+        print(f"credmock {arguments.command}: {invalid[0].message()}", file=sys.stderr)
+        return 2
+    try:
+        return arguments.run(arguments)
+    except KeyboardInterrupt:  # Ctrl-C before serving began: stop quietly
+        return 130
 
 
 if __name__ == "__main__":

@@ -231,7 +231,10 @@ class FaultMiddleware:
                     exchange.fault = fault.id
                     exchange.injected = fault.answers
                 if fault.delay_ms:
-                    await asyncio.sleep(self.faults.draw_seconds(fault.delay_ms))
+                    delay = self.faults.draw_seconds(fault.delay_ms)
+                    if exchange:  # an error the real answer then gives says why instead
+                        exchange.reason = f"delayed {delay * 1000:.0f} ms by fault {fault.id}"
+                    await asyncio.sleep(delay)
                 if fault.kind == CONNECTION_RESET:
                     if exchange:
                         exchange.reason = f"connection reset by fault {fault.id}"

@@ -238,6 +238,8 @@ def uvicorn_config(app: Starlette, host: str, port: int, log_level: str = "warni
 
 
 def run_proxy_command(arguments: argparse.Namespace) -> int:
+    from credmock.serving import BindError, bound_port, listen, serve_until_stopped, url_host
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("credmock proxy: %(message)s"))
     logger.addHandler(handler)
@@ -249,12 +251,16 @@ def run_proxy_command(arguments: argparse.Namespace) -> int:
         capacity=arguments.max_violations,
         timeout=arguments.timeout,
     )
-    host = f"[{arguments.host}]" if ":" in arguments.host else arguments.host
-    url = f"http://{host}:{arguments.port}"
+    try:
+        sock = listen(arguments.host, arguments.port)
+    except BindError as error:
+        print(f"credmock proxy: {error}", file=sys.stderr)
+        return 2
+    url = f"http://{url_host(arguments.host)}:{bound_port(sock)}"
     mode = " (strict: violating responses become 502)" if arguments.strict else ""
     print(f"credmock proxy on {url} -> {arguments.upstream}{mode}", flush=True)
     print(f"  violations: {url}{VIOLATIONS_PATH}", flush=True)
-    uvicorn.Server(uvicorn_config(app, arguments.host, arguments.port, arguments.log_level)).run()
+    serve_until_stopped(uvicorn_config(app, arguments.host, arguments.port, arguments.log_level), sock)
     return 0
 
 
@@ -267,7 +273,7 @@ def add_proxy_command(subcommands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--upstream", required=True, help="e.g. https://api.emporix.io")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
-    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("-p", "--port", type=int, default=8081, help="0 picks a free one (default: 8081)")
     parser.add_argument("--strict", action="store_true", help="answer a violating response with a 502")
     parser.add_argument("--max-violations", type=int, default=1000, metavar="N", help="violations kept")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per upstream request")

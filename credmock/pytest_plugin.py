@@ -17,6 +17,7 @@ and ``credmock_seed``, or override the session-scoped ``credmock_settings`` fixt
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,8 +58,18 @@ def credmock_settings(pytestconfig: pytest.Config) -> Settings:
     return Settings(fixtures_path=pytestconfig.rootpath / Path(fixtures), seed=seed_value)
 
 
+def _import_web_stack() -> None:
+    """Import connexion without adding its import-time deprecation notice to the user's suite:
+    connexion 3.3 imports jsonschema's ``RefResolver`` (deprecated there), which credmock cannot
+    change. Only warnings raised by connexion's own modules while importing are dropped."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"connexion(\.|$)")
+        import connexion  # noqa: F401
+
+
 @pytest.fixture(scope="session")
 def _credmock_session_app(credmock_settings: Settings) -> CredmockApp:
+    _import_web_stack()
     from credmock.app import create_app
 
     return create_app(credmock_settings)

@@ -44,6 +44,8 @@ CUSTOMER_KEYS = (
     "initialPassword",
     *PROFILE_FIELDS,
 )
+# The keys of a customer's nested mappings (``mixins`` holds anything).
+NESTED_KEYS = {"b2b": ("companyRegistrationId",), "metadata": ("mixins",)}
 
 
 def check_keys(where: str, entry: dict[Any, Any], known: Iterable[str]) -> None:
@@ -100,6 +102,9 @@ def _customer_seed(path: Path, tenant: str, index: int, entry: Any) -> CustomerS
     if not isinstance(entry, dict):
         raise FixtureError(f"{where}: expected a mapping")
     check_keys(where, entry, CUSTOMER_KEYS)
+    for name, keys in NESTED_KEYS.items():
+        if isinstance(entry.get(name), dict):
+            check_keys(f"{where}.{name}", entry[name], keys)
     for required in ("email", "password"):
         if not isinstance(entry.get(required), str) or not entry[required]:
             raise FixtureError(f"{where}: '{required}' is required")

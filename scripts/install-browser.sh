@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the headless browser that tests/test_browser.py drives: Debian's chromium package
+# Install the headless browser that the browser tests drive: Debian's chromium package
 # (a browser download at test time is impossible on our machines). Idempotent: a no-op when
 # chromium is already installed. Needs root or sudo for apt-get.
 set -euo pipefail
@@ -19,6 +19,6 @@ else
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
+"${as_root[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
+"${as_root[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
 echo "install-browser: installed $(chromium --version 2>/dev/null || command -v chromium)"

@@ -8,9 +8,11 @@ non-conforming response.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -153,3 +155,44 @@ def client_with(checkers: list[ContractChecker]) -> Callable[..., ContractClient
         return ContractClient(create_app(Settings(validate_responses=True, seed=1234, **overrides)), checkers)
 
     return make
+
+
+# A real browser ------------------------------------------------------------------------------
+
+# Set to 1 where a missing browser must fail the browser tests (the project's own CI, .ci/run);
+# elsewhere they are skipped with the reason.
+REQUIRE_BROWSER_ENV = "CREDMOCK_REQUIRE_BROWSER"
+# Flags for a headless chromium run as root in a container, with no traffic of its own.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def browser_unavailable(reason: str) -> NoReturn:
+    if os.environ.get(REQUIRE_BROWSER_ENV, "").strip().lower() in ("1", "true", "yes"):
+        required = f"{REQUIRE_BROWSER_ENV}=1 requires it: run scripts/install-browser.sh"
+        pytest.fail(f"{reason}; {required}", pytrace=False)
+    pytest.skip(f"{reason}: run scripts/install-browser.sh (as root) to run the browser tests")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's headless chromium driven by Playwright (a ``playwright.sync_api.Browser``), one for
+    the session; give each test its own ``chromium.new_context()``. Nothing is downloaded."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        browser_unavailable("Debian's chromium is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        browser_unavailable("the playwright package is not installed (make install-dev)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()

@@ -1,27 +1,23 @@
 """A real headless browser: a page on one origin runs the password-reset flow with ``fetch``
-against credmock on another origin, and the test reads the outcome from the page (issue 3, §2).
+against credmock on another origin, and the test reads the outcome from the page.
 
-Browser: Debian's ``chromium`` (``scripts/install-browser.sh``), driven by Playwright with
-``executable_path``; nothing is downloaded. Without it the test is skipped with the reason on
-a developer's machine, and fails in CI (``CI=true``), where ``.ci/run`` installs it.
+Browser: the ``chromium`` fixture of ``tests/conftest.py`` (Debian's chromium driven by
+Playwright; skipped with the reason when missing, unless ``CREDMOCK_REQUIRE_BROWSER=1``).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import pytest
 
 from credmock.settings import Settings
 from credmock.testing import LiveServer
@@ -30,38 +26,6 @@ from tests.conftest import ALICE, TENANT
 PAGES = Path(__file__).parent / "browser"
 NEW_PASSWORD = "n3w-browser-secret"
 PAGE_TIMEOUT_MS = 20_000
-# Flags for a headless chromium run as root in a container, with no traffic of its own.
-LAUNCH_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def browser_unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}; .ci/run installs it with scripts/install-browser.sh", pytrace=False)
-    pytest.skip(f"{reason}: run scripts/install-browser.sh (as root) to run the browser test")
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """A headless chromium (Playwright Browser) with a fresh profile, for this module."""
-    executable = shutil.which("chromium")
-    if executable is None:
-        browser_unavailable("Debian's chromium is not installed")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        browser_unavailable("the playwright package is not installed (pip install -e '.[dev]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=LAUNCH_FLAGS)
-        yield browser
-        browser.close()
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

@@ -1,9 +1,17 @@
-"""``credmock serve`` as a user runs it: the banner, seeded runs, fake customers, bad fixtures."""
+"""The ``credmock`` command as a user runs it: the banner, seeded runs, fake customers, bad fixtures,
+``--version``, options from ``CREDMOCK_*`` variables, binding, signals."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import os
+import queue
+import re
+import signal
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +137,233 @@ def test_serve_bad_option_fails_in_one_line(option: str, value: str, reason: str
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert reason in line
+
+
+# The command as a user runs it: the console script of this environment ---------------------------
+
+CREDMOCK = Path(sys.executable).with_name("credmock")
+BANNER = re.compile(r"^credmock serving the Emporix credentials contract on (http://\S+)$")
+PROXY_BANNER = re.compile(r"^credmock proxy on (http://\S+) -> ")
+
+
+def credmock_environment(**variables: str) -> dict[str, str]:
+    """This process's environment without any CREDMOCK_* variable, plus ``variables``."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("CREDMOCK_")}
+    return {**environment, "PYTHONUNBUFFERED": "1", **variables}
+
+
+def run_credmock(*arguments: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CREDMOCK), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=credmock_environment(**variables),
+    )
+
+
+class Running:
+    """A ``credmock`` command running in the background; ``url`` is read from its banner."""
+
+    def __init__(self, arguments: list[str], banner: re.Pattern[str] = BANNER, **variables: str) -> None:
+        self.process = subprocess.Popen(
+            [str(CREDMOCK), *arguments],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=credmock_environment(**variables),
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.stdout: list[str] = []
+        self.url = self.wait_for(banner).group(1)
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def wait_for(self, pattern: re.Pattern[str]) -> re.Match[str]:
+        """The first line of stdout from here on that matches ``pattern``."""
+        while True:
+            try:
+                line = self.lines.get(timeout=60)
+            except queue.Empty:
+                self.process.kill()
+                pytest.fail(f"credmock printed no line matching {pattern.pattern!r} within 60 s")
+            if line is None:
+                _, stderr = self.process.communicate(timeout=10)
+                status = self.process.returncode
+                pytest.fail(f"credmock exited with {status} before {pattern.pattern!r}: {stderr}")
+            self.stdout.append(line)
+            if match := pattern.match(line):
+                return match
+
+    def stop(self, signal_number: int = signal.SIGTERM) -> tuple[int, str]:
+        """Send ``signal_number``; the exit status and everything written to stderr."""
+        self.process.send_signal(signal_number)
+        try:
+            _, stderr = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            _, stderr = self.process.communicate()
+        return self.process.returncode, stderr
+
+    def __enter__(self) -> Running:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.process.poll() is None:
+            self.stop()
+
+
+def health(url: str, **headers: str) -> httpx.Response:
+    return httpx.get(f"{url}/_mock/health", headers=headers, timeout=10)
+
+
+def test_version_prints_the_installed_version():
+    result = run_credmock("--version")
+
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"credmock {importlib.metadata.version('credmock')}"
+
+
+def test_serve_short_port_option_listens_there():
+    port = free_port()
+    with Running(["serve", "-p", str(port)]) as server:
+        assert server.url == f"http://127.0.0.1:{port}"
+        assert health(server.url).json()["status"] == "ok"
+
+
+def test_serve_port_zero_prints_the_port_it_got():
+    with Running(["serve", "--port", "0"]) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        assert port > 0
+        assert health(server.url).status_code == 200
+        outbox = server.wait_for(re.compile(r"^  outbox: +(\S+)")).group(1)
+        assert outbox == f"{server.url}/_mock/outbox"
+
+
+def test_serve_options_from_environment_variables():
+    port = free_port()
+    variables = {"CREDMOCK_PORT": str(port), "CREDMOCK_NO_FIXTURES": "yes", "CREDMOCK_SEED": "3"}
+    with Running(["serve"], **variables) as server:
+        assert server.url == f"http://127.0.0.1:{port}"
+        assert health(server.url).json()["customers"] == 0
+
+
+def test_serve_flag_wins_over_environment_variable():
+    port = free_port()
+    with Running(["serve", "-p", str(port)], CREDMOCK_PORT="not-a-port") as server:
+        assert server.url == f"http://127.0.0.1:{port}"
+
+
+def test_serve_control_token_from_environment_variable_guards_mock_api():
+    with Running(["serve", "-p", "0"], CREDMOCK_CONTROL_TOKEN="ci-secret") as server:
+        assert health(server.url).status_code == 401
+        assert health(server.url, **{"X-Mock-Control-Token": "ci-secret"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("CREDMOCK_PORT", "eighty", "not a valid int value"),
+        ("CREDMOCK_NO_FIXTURES", "maybe", "expected one of 1/0, true/false, yes/no, on/off"),
+        ("CREDMOCK_ENGINE", "turbo", "expected one of async, flask"),
+    ],
+)
+def test_serve_bad_environment_value_is_one_line_and_exit_2(variable: str, value: str, reason: str):
+    result = run_credmock("serve", **{variable: value})
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [f"credmock serve: {variable}={value!r}: {reason}"]
+
+
+def test_serve_help_names_the_variable_of_every_option():
+    from credmock.cli import build_parser
+
+    serve_parser = build_parser({}).parse_args(["serve"])
+    help_text = " ".join(run_credmock("serve", "--help").stdout.split())
+    options = [name for name in vars(serve_parser) if name not in ("run", "command")]
+
+    assert len(options) >= 15
+    for name in options:
+        assert f"[env: CREDMOCK_{name.upper()}]" in help_text, name
+
+
+def test_serve_port_taken_is_one_line_exit_2_and_no_banner():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_credmock("serve", "--port", str(port))
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"credmock: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_serve_stops_gracefully_with_exit_0(signal_number: int):
+    with Running(["serve", "-p", "0"]) as server:
+        assert health(server.url).status_code == 200
+        status, stderr = server.stop(signal_number)
+
+    assert status == 0, stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_proxy_stops_gracefully_with_exit_0(signal_number: int):
+    upstream = f"http://127.0.0.1:{free_port()}"
+    with Running(["proxy", "--upstream", upstream, "-p", "0"], banner=PROXY_BANNER) as proxy:
+        assert httpx.get(f"{proxy.url}/_mock/violations", timeout=10).json() == []
+        status, stderr = proxy.stop(signal_number)
+
+    assert status == 0, stderr
+    assert "Traceback" not in stderr
+
+
+def test_open_control_api_serves_mock_api_beyond_loopback_with_a_warning():
+    with Running(["serve", "--host", "0.0.0.0", "-p", "0", "--open-control-api"]) as server:
+        port = server.url.rsplit(":", 1)[1]
+        assert health(f"http://127.0.0.1:{port}").status_code == 200
+        _, stderr = server.stop()
+
+    [warning] = stderr.strip().splitlines()
+    assert warning.startswith("credmock: warning: --open-control-api:")
+    assert "without a control token" in warning
+
+
+def test_open_control_api_with_a_control_token_is_refused():
+    result = run_credmock("serve", "--open-control-api", CREDMOCK_CONTROL_TOKEN="ci-secret")
+
+    assert result.returncode == 2
+    assert "exclude each other" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"CREDMOCK_VALIDATE_RESPONSES": "true"}, {"validate_responses": True}),
+        ({"CREDMOCK_VALIDATE_RESPONSES": "0"}, {"validate_responses": False}),
+        ({"CREDMOCK_VALIDATE_RESPONSES": ""}, {"validate_responses": False}),
+        ({"CREDMOCK_FIXTURES": "shop.yaml"}, {"fixtures": Path("shop.yaml")}),
+        ({"CREDMOCK_MAX_BODY_SIZE": "1024"}, {"max_body_size": 1024}),
+        (
+            {"CREDMOCK_CORS_ORIGIN": "http://localhost:3000, https://shop.example"},
+            {"cors_origin": ["http://localhost:3000", "https://shop.example"]},
+        ),
+    ],
+    ids=["switch-on", "switch-off", "empty-is-unset", "path", "int", "repeatable-comma-list"],
+)
+def test_serve_environment_values_are_read_as_the_flag_reads_them(variables, expected):
+    from credmock.cli import build_parser
+
+    arguments = vars(build_parser(variables).parse_args(["serve"]))
+
+    assert {name: arguments[name] for name in expected} == expected

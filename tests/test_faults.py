@@ -140,6 +140,7 @@ def test_delay_only_fault_delays_the_real_answer(http: httpx.Client) -> None:
     assert len(http.get("/_mock/outbox").json()) == 1  # the real answer: the email was sent
     [entry] = http.get("/_mock/requests", params={"operation": REQUEST_RESET}).json()
     assert entry["durationMs"] >= 300 and entry["injected"] is False and entry["fault"]
+    assert entry["reason"].startswith("delayed ") and entry["fault"] in entry["reason"]
 
 
 def test_fault_limited_to_one_tenant(http: httpx.Client) -> None:
@@ -259,3 +260,30 @@ def test_connection_reset_in_process_gives_the_test_client_no_answer() -> None:
     with pytest.raises(AssertionError, match="did not receive any response"):
         client.post(f"/customer/{TENANT}/password/reset", json={"email": ALICE["email"]})
     assert app.inspection.journal.find()[0].status is None
+
+
+def test_fault_endpoints_answer_in_their_declared_shapes(client) -> None:
+    """Through the contract-checking client: every answer conforms to spec/mock-api.yaml."""
+    created = client.post(
+        "/_mock/faults",
+        json={
+            "operation": REQUEST_RESET,
+            "tenant": TENANT,
+            "status": 429,
+            "body": {"error": "slow down"},
+            "headers": {"Retry-After": "2"},
+            "delayMs": [0, 1],
+            "times": 3,
+            "probability": 0.5,
+        },
+    )
+    reset = client.post("/_mock/faults", json={"operation": "*", "fault": "connection-reset", "times": 1})
+
+    assert created.status_code == 201 and reset.status_code == 201
+    assert created.headers["location"] == f"/_mock/faults/{created.json()['id']}"
+    listed = client.get("/_mock/faults").json()
+    assert [fault["id"] for fault in listed] == [created.json()["id"], reset.json()["id"]]
+    assert listed[0]["delayMs"] == [0, 1] and listed[0]["remaining"] == 3 and listed[0]["probability"] == 0.5
+    assert client.delete(f"/_mock/faults/{reset.json()['id']}").status_code == 204
+    assert client.delete("/_mock/faults/fault-999").status_code == 404
+    assert client.delete("/_mock/faults").status_code == 204

@@ -12,7 +12,7 @@ import httpx
 from credmock.settings import Settings
 from credmock.testing import LiveServer
 from tests.conftest import ALICE, BOB, TENANT
-from tests.test_browser import PAGE_TIMEOUT_MS, PAGES, chromium, static_site  # noqa: F401 (a fixture)
+from tests.test_browser import PAGE_TIMEOUT_MS, PAGES, static_site
 
 CONTROL_TOKEN = "inbox-guard-1"
 
@@ -63,7 +63,7 @@ def open_inbox(browser: Any, url: str) -> tuple[Any, Any, list[str]]:
     return context, page, problems
 
 
-def test_inbox_shows_a_reset_email_as_it_arrives_and_follows_its_link(chromium, tmp_path: Path) -> None:  # noqa: F811
+def test_inbox_shows_a_reset_email_as_it_arrives_and_follows_its_link(chromium, tmp_path: Path) -> None:
     with static_site(PAGES) as site:
         settings = Settings(
             seed=7, password_reset_link=f"{site}/landing.html?tenant={{tenant}}&token={{token}}"
@@ -111,7 +111,7 @@ def test_inbox_shows_a_reset_email_as_it_arrives_and_follows_its_link(chromium, 
     assert problems == []  # no script error, no blocked resource
 
 
-def test_guarded_inbox_in_a_browser_reads_the_outbox_with_the_token(chromium) -> None:  # noqa: F811
+def test_guarded_inbox_in_a_browser_reads_the_outbox_with_the_token(chromium) -> None:
     with LiveServer(Settings(seed=7, control_token=CONTROL_TOKEN)) as mock:
         context, page, problems = open_inbox(
             chromium, f"{mock.base_url}/_mock/inbox?controlToken={CONTROL_TOKEN}"

@@ -10,19 +10,18 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+PLUGIN_DOC = Path(__file__).resolve().parent.parent / "docs" / "pytest-plugin.md"
 
 
-def readme_example() -> str:
-    """The python block of the README's pytest section, verbatim."""
-    section = README.read_text(encoding="utf-8").split("## In your pytest suite", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match, "README.md: no python example in the pytest section"
+def documented_example() -> str:
+    """The first python block of docs/pytest-plugin.md, verbatim."""
+    match = re.search(r"```python\n(.*?)```", PLUGIN_DOC.read_text(encoding="utf-8"), re.DOTALL)
+    assert match, "docs/pytest-plugin.md: no python example"
     return match.group(1)
 
 
-def test_credmock_url_readme_example_passes(pytester: pytest.Pytester):
-    pytester.makepyfile(test_readme_example=readme_example())
+def test_credmock_url_documented_example_passes(pytester: pytest.Pytester):
+    pytester.makepyfile(test_documented_example=documented_example())
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
 
@@ -133,3 +132,27 @@ def test_credmock_settings_fixture_override_applies(pytester: pytest.Pytester):
     )
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
+
+
+def test_credmock_fixtures_add_no_warning_to_the_users_suite(pytester: pytest.Pytester):
+    """A fresh interpreter, as a user's suite runs: every fixture used, any warning an error."""
+    pytester.makepyfile(
+        test_quiet="""
+        import httpx
+
+        def test_every_fixture(credmock_client, credmock_url, credmock_outbox, credmock_app):
+            params = {"tenant": "demo", "client_id": "shop"}
+            token = credmock_client.get("/customerlogin/auth/anonymous/login", params=params).json()
+            headers = {"Authorization": f"Bearer {token['access_token']}"}
+            body = {"email": "alice@example.com"}
+            reset = credmock_client.post("/customer/demo/password/reset", json=body, headers=headers)
+            assert reset.status_code == 204
+            assert credmock_outbox.latest_token(to="alice@example.com")
+            url = f"{credmock_url}/customer/demo/password/reset/update"
+            assert httpx.post(url, json={"token": 1}, headers=headers).status_code == 400
+        """
+    )
+    result = pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=1)
+    assert "warnings summary" not in result.stdout.str()

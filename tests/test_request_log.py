@@ -4,13 +4,15 @@ was answered, never a token or a password."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import datetime
 
 import httpx
 import pytest
 
 from credmock.request_log import clock_text
-from credmock.testing import ServerProcess
+from credmock.testing import ServerProcess, free_port
 from tests.conftest import ALICE, TENANT
 
 CHANGE = f"/customer/{TENANT}/password/change"
@@ -75,7 +77,29 @@ def test_quiet_prints_no_request_line() -> None:
         output = server.stop()
 
     assert "credmock serving" in output  # the banner, and nothing about the request
+    assert f"{server.base_url}/_mock/inbox" in output  # the banner shows the inbox page
     assert CHANGE not in output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--latency", "fast"], "is not MIN-MAX milliseconds"),
+        (["--latency", "800-200"], "0 <= MIN <= MAX"),
+        (["--log-format", "xml"], "invalid choice"),
+        (["--smtp-url", "http://127.0.0.1:1025"], "smtp://HOST:PORT"),
+    ],
+)
+def test_bad_observation_options_stop_the_server_at_start(arguments: list[str], message: str) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "credmock.cli", "serve", "--port", str(free_port()), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert completed.returncode == 2
+    assert message in completed.stderr
 
 
 @pytest.mark.parametrize(
@@ -92,3 +116,4 @@ def test_log_clock_reads_as_datetime_formats_it(timestamp: float) -> None:
     expected = datetime.fromtimestamp(timestamp).strftime("%H:%M:%S.%f")[:-3]
 
     assert clock_text(timestamp) == expected
+

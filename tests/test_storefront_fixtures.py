@@ -40,8 +40,14 @@ MISSPELT_CUSTOMER = "{email: a@example.com, password: secret-1, fristName: Al}"
             "tenants.demo.customers[1]",
             "unknown key 'shoeSize' (known keys: id, email, password, firstName,",
         ),
+        (
+            "tenants:\n  demo:\n    customers:\n"
+            "      - {email: a@example.com, password: secret-1, b2b: {companyRegistratonId: DE-1}}\n",
+            "tenants.demo.customers[0].b2b",
+            "unknown key 'companyRegistratonId' (did you mean 'companyRegistrationId'?)",
+        ),
     ],
-    ids=["customer", "fristName", "tenant", "no-close-match"],
+    ids=["customer", "fristName", "tenant", "no-close-match", "nested"],
 )
 def test_misspelt_fixture_key_is_named(tmp_path: Path, content: str, where: str, message: str):
     path = tmp_path / "customers.yaml"
