@@ -61,7 +61,7 @@ dist: $(BIN)/python
 	rm -rf dist build
 	$(PIP) wheel --no-deps --wheel-dir dist .
 
-# Load test beside Prism, a bare Starlette app and WireMock (about 13 minutes, docs/performance.md);
+# Load test beside Prism, a bare Starlette app and WireMock (about 10 minutes, docs/performance.md);
 # BENCH_ARGS=--quick for a smoke run, see bench/run.py --help.
 bench: $(DEV_STAMP)
 	VENV=$(VENV) bench/install-tools.sh
