@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.scenarios import RESET, TENANT
-from credmock.testing import free_port
+from credmock.testing import free_port, stop_process
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -155,13 +155,7 @@ class Server:
         return self.process.pid
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=15)
 
 
 def bearer_token(target: Target, base_url: str) -> str:

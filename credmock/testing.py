@@ -47,6 +47,17 @@ def wait_until_healthy(base_url: str, timeout: float = 20.0, process: subprocess
     raise TimeoutError(f"credmock at {base_url} did not become healthy within {timeout} s")
 
 
+def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM ``process`` (if it still runs), and SIGKILL it when it has not ended within ``timeout``."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class LiveServer:
     """A credmock app served by uvicorn in a daemon thread of this process. Its request log is
     off unless ``request_log``: the lines would land in the test's own stdout."""
@@ -160,13 +171,7 @@ class ServerProcess:
     def stop(self) -> str:
         """Stop the server; returns everything it printed."""
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop_process(self.process)
             if self._reader is not None:
                 self._reader.join(timeout=10)
             self.output = "".join(self._lines)
@@ -227,12 +232,7 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop_process(self.process)
             self.process = None
 
     def __enter__(self) -> RedisServer:
