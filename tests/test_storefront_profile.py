@@ -40,6 +40,22 @@ def sign_up_and_log_in(client: ContractClient, body: dict[str, Any]) -> dict[str
     return profile(client, login(client, login_email, login_password)["access_token"])
 
 
+def change_login_email(client: ContractClient, token: str, new_email: str, *, sync: bool = False) -> None:
+    """Alice's login email changed to ``new_email``: requested, then confirmed by the emailed token."""
+    response = client.post(
+        "/customer/demo/me/accounts/internal/email/change",
+        json={**credentials(ALICE), "newEmail": new_email, "syncContactEmail": sync},
+        headers=bearer(token),
+    )
+    assert response.status_code == 204, response.text
+    confirm = client.post(
+        "/customer/demo/me/accounts/internal/email/change/confirm",
+        json={"token": client.latest_email(to=new_email)["token"]},
+        headers=bearer(anonymous_login(client)["access_token"]),
+    )
+    assert confirm.status_code == 204, confirm.text
+
+
 # customerDetails ------------------------------------------------------------------------------
 
 
@@ -133,18 +149,7 @@ def test_signup_bad_customer_details_are_400_naming_the_field(client, details, f
 def test_me_metadata_version_grows_when_the_profile_changes(client):
     token = login(client, **credentials(ALICE))["access_token"]
     assert profile(client, token)["metadata"]["version"] == 1
-    response = client.post(
-        "/customer/demo/me/accounts/internal/email/change",
-        json={**credentials(ALICE), "newEmail": "alice.new@example.com"},
-        headers=bearer(token),
-    )
-    assert response.status_code == 204
-    confirm = client.post(
-        "/customer/demo/me/accounts/internal/email/change/confirm",
-        json={"token": client.latest_email(to="alice.new@example.com")["token"]},
-        headers=bearer(anonymous_login(client)["access_token"]),
-    )
-    assert confirm.status_code == 204
+    change_login_email(client, token, "alice.new@example.com")
     assert profile(client, token)["metadata"]["version"] == 2
 
 

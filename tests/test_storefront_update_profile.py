@@ -20,6 +20,7 @@ from tests.conftest import (
     error_fields,
 )
 from tests.test_storefront import anonymous_login, credentials, login, profile, signup
+from tests.test_storefront_profile import change_login_email
 
 ME = "/customer/demo/me"
 
@@ -146,18 +147,7 @@ def test_update_profile_invalid_contact_email_is_400(client, token):
 
 def test_confirmed_email_change_with_sync_overrides_a_patched_contact_email(client, token):
     updated(client, token, {"contactEmail": "alice.work@example.com"})
-    response = client.post(
-        "/customer/demo/me/accounts/internal/email/change",
-        json={**credentials(ALICE), "newEmail": "alice.new@example.com", "syncContactEmail": True},
-        headers=bearer(token),
-    )
-    assert response.status_code == 204
-    confirm = client.post(
-        "/customer/demo/me/accounts/internal/email/change/confirm",
-        json={"token": client.latest_email(to="alice.new@example.com")["token"]},
-        headers=bearer(anonymous_login(client)["access_token"]),
-    )
-    assert confirm.status_code == 204
+    change_login_email(client, token, "alice.new@example.com", sync=True)
     me = profile(client, token)
     assert (me["contactEmail"], me["accounts"]) == (
         "alice.new@example.com",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from credmock import exceptions as errors
 from credmock.domain.base import DomainBase
@@ -44,32 +45,16 @@ class CustomerRules(DomainBase):
         )
 
     def signup(
-        self,
-        tenant: str,
-        email: str,
-        password: str,
-        *,
-        first_name: str = "",
-        last_name: str = "",
-        contact_email: str | None = None,
-        profile: CustomerProfile | None = None,
-        address: Address | None = None,
+        self, tenant: str, email: str, password: str, *, address: Address | None = None, **details: Any
     ) -> Customer:
-        """A storefront signup creates a customer exactly as the mock API does (the handler reads
-        which of the body's emails is the login), with ``address`` as its first address, the
-        default one."""
-        profile = profile or CustomerProfile()
+        """A storefront signup creates a customer exactly as the mock API does (``details``: those
+        of :meth:`create_customer`; the handler reads which of the body's emails is the login),
+        with ``address`` as its first address, the default one."""
         if address is not None:
-            profile = dataclasses.replace(profile, addresses=[self._new_address(address, default=True)])
-        return self.create_customer(
-            tenant,
-            email,
-            password,
-            first_name=first_name,
-            last_name=last_name,
-            contact_email=contact_email,
-            profile=profile,
-        )
+            profile = details.get("profile") or CustomerProfile()
+            first = self._new_address(address, default=True)
+            details["profile"] = dataclasses.replace(profile, addresses=[first])
+        return self.create_customer(tenant, email, password, **details)
 
     def _new_address(self, address: Address, *, default: bool) -> Address:
         """``address`` as added to a profile: a new id (ten hex digits, as the real ones), version 1."""
