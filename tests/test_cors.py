@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from starlette.middleware.cors import CORSMiddleware
+from starlette.testclient import TestClient
 
 from credmock.app import create_app
 from credmock.cli import build_parser, main, settings_from_arguments
@@ -207,17 +206,7 @@ def test_answer_to_a_request_without_origin_as_starlette_gives_it(method, path, 
         await send({"type": "http.response.body", "body": b""})
 
     def answer_of(app) -> list[tuple[bytes, bytes]]:
-        sent: list[dict] = []
-
-        async def send(message):
-            sent.append(message)
-
-        async def receive():
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        scope = {"type": "http", "method": method, "path": path, "headers": [(b"host", b"mock")]}
-        asyncio.run(app(scope, receive, send))
-        return sent[0]["headers"]
+        return TestClient(app).request(method, path).headers.raw
 
     ours = PathCORSMiddleware(answering, origins=["*"], control_token=None)
     starlette = CORSMiddleware(answering, **middleware_options(["*"]))
