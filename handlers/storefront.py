@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from credmock.handlers.fields import require_text, require_texts
+from credmock.handlers.fields import require_text, require_texts, wire_names
 
 from credmock import exceptions as errors
 from credmock.domain import Domain
@@ -91,9 +91,10 @@ def anonymous_refresh(
     """GET /customerlogin/auth/anonymous/refresh: a new anonymous token, the same session; by
     ``refresh_token``, or by the deprecated ``anonymous_token`` (the access token) without one."""
     if refresh_token is None and anonymous_token is not None:
-        token = domain.anonymous_refresh(
-            tenant, access_token=require_text(anonymous_token, "anonymous_token")
-        )
+        with wire_names(anonymous_token="access_token"):
+            token = domain.anonymous_refresh(
+                tenant, access_token=require_text(anonymous_token, "anonymous_token")
+            )
         body = anonymous_token_body(domain, token)
         # The real service's deprecated answer: the next refresh sends the new access token.
         return {name: value for name, value in body.items() if name not in DEPRECATED_REFRESH_OMITS}, 200
@@ -169,7 +170,8 @@ def login(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, Any], int]
 
 def refresh_customer_token(domain: Domain, tenant: str, refreshToken: str) -> tuple[dict[str, Any], int]:
     """GET /customer/{tenant}/refreshauthtoken: a new customer token for the same session."""
-    token = domain.refresh_customer_token(tenant, require_text(refreshToken, "refreshToken"))
+    with wire_names(refreshToken="refresh_token"):
+        token = domain.refresh_customer_token(tenant, require_text(refreshToken, "refreshToken"))
     return customer_token_body(domain, token), 200
 
 
@@ -188,7 +190,8 @@ def validate_token(domain: Domain, tenant: str, token_info: dict[str, Any]) -> t
 
 def logout(domain: Domain, tenant: str, accessToken: str, token_info: dict[str, Any]) -> tuple[None, int]:
     """GET /customer/{tenant}/logout: the session of ``accessToken`` ends."""
-    domain.logout(token_info["access_token"], require_text(accessToken, "accessToken"))
+    with wire_names(accessToken="access_token"):
+        domain.logout(token_info["access_token"], require_text(accessToken, "accessToken"))
     return NO_CONTENT
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from credmock import exceptions as errors
 from credmock.domain.base import DomainBase
 from credmock.domain.passwords import check_password_policy
@@ -9,6 +11,15 @@ from credmock.email_address import normalise_email
 from credmock.models import Customer, CustomerProfile
 from credmock.passwords import hash_password
 from credmock.seeding import CustomerSeed
+
+
+def taken_error(taken: str, customer: Customer) -> errors.ApiError:
+    """The error for a new customer whose ``"email"`` or ``"id"`` another customer has."""
+    if taken == "email":
+        return errors.DuplicateAccount(
+            f"Duplicate account '{customer.email}' for tenant '{customer.tenant}'."
+        )
+    return errors.Conflict(f"A customer with id '{customer.id}' exists in tenant '{customer.tenant}'.")
 
 
 class CustomerRules(DomainBase):
@@ -25,7 +36,7 @@ class CustomerRules(DomainBase):
         initial_password: bool = False,
     ) -> Customer:
         if contact_email is not None:
-            contact_email = normalise_email(contact_email, "contactEmail")
+            contact_email = normalise_email(contact_email, "contact_email")
         return self._add_customer(
             CustomerSeed(
                 tenant,
@@ -44,35 +55,42 @@ class CustomerRules(DomainBase):
     signup = create_customer
 
     def _add_customer(self, seed: CustomerSeed, *, check_policy: bool = True) -> Customer:
+        while True:
+            customer = self._new_customer(
+                seed, lambda candidate: self.store.customer(seed.tenant, candidate) is not None, check_policy
+            )
+            taken = self.store.add_customer(customer)
+            if taken is None:
+                return customer
+            if taken == "email" or seed.id:
+                raise taken_error(taken, customer)
+            # a new id drawn by another process meanwhile: draw again
+
+    def _new_customer(
+        self, seed: CustomerSeed, id_taken: Callable[[str], bool], check_policy: bool = True
+    ) -> Customer:
+        """The customer ``seed`` describes, its password hashed, its id (unless the seed has one)
+        drawn until ``id_taken`` says it is free; nothing stored."""
         self.validate_tenant(seed.tenant)
         email = normalise_email(seed.email, "email")
         if check_policy:
             check_password_policy(self.settings, seed.password, "password")
-        while True:
-            customer = Customer(
-                id=seed.id or self._new_customer_id(seed.tenant),
-                tenant=seed.tenant,
-                email=email,
-                contact_email=seed.contact_email or email,
-                password_hash=hash_password(seed.password, self.token_source.salt()),
-                first_name=seed.first_name,
-                last_name=seed.last_name,
-                profile=seed.profile,
-                initial_password=seed.initial_password,
-            )
-            taken = self.store.add_customer(customer)
-            if taken == "email":
-                raise errors.DuplicateAccount(f"Duplicate account '{email}' for tenant '{seed.tenant}'.")
-            if taken == "id" and seed.id:
-                raise errors.Conflict(f"A customer with id '{customer.id}' exists in tenant '{seed.tenant}'.")
-            if taken is None:
-                return customer
-            # a new id drawn by another process meanwhile: draw again
+        return Customer(
+            id=seed.id or self._new_customer_id(id_taken),
+            tenant=seed.tenant,
+            email=email,
+            contact_email=seed.contact_email or email,
+            password_hash=hash_password(seed.password, self.token_source.salt()),
+            first_name=seed.first_name,
+            last_name=seed.last_name,
+            profile=seed.profile,
+            initial_password=seed.initial_password,
+        )
 
-    def _new_customer_id(self, tenant: str) -> str:
+    def _new_customer_id(self, id_taken: Callable[[str], bool]) -> str:
         while True:
             candidate = self.token_source.digits(8).lstrip("0") or "0"
-            if self.store.customer(tenant, candidate) is None:
+            if not id_taken(candidate):
                 return candidate
 
     def list_customers(self, tenant: str) -> list[Customer]:
