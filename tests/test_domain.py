@@ -332,7 +332,7 @@ def test_change_password_wrong_current_password_is_rejected(domain):
 def test_change_password_short_password_is_rejected(domain):
     with pytest.raises(errors.PasswordPolicyViolation) as raised:
         domain.change_account_password(alice_token(domain), ALICE[1], "short")
-    assert [detail.field for detail in raised.value.details] == ["newPassword"]
+    assert [detail.field for detail in raised.value.details] == ["new_password"]
 
 
 def test_change_password_policy_is_configurable(make_domain):
@@ -385,7 +385,7 @@ def test_change_customer_login_email_bad_new_email_is_rejected(domain, new_email
     with pytest.raises(error) as raised:
         domain.change_customer_login_email(alice_token(domain), *ALICE, new_email)
     assert raised.value.status == 400
-    assert [detail.field for detail in raised.value.details] == ["newEmail"]
+    assert [detail.field for detail in raised.value.details] == ["new_email"]
     assert len(domain.outbox) == 0
 
 
