@@ -25,6 +25,7 @@ from credmock.docs_ui import DocsEntry, DocsPaths, middlewares
 from credmock.domain import Domain
 from credmock.handlers import credentials, mock_api, storefront
 from credmock.inspection import Inspection
+from credmock.request_drain import serve_draining
 from credmock.request_head import RequestHeadMiddleware
 from credmock.security import name_security_schemes, security_map
 from credmock.settings import Settings
@@ -142,9 +143,11 @@ class CredmockApp:
         self.inspection.reset()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            connexion_compat.keep_server_send(scope, send)  # an injected fault may reset the connection
-        await super().__call__(scope, receive, send)  # type: ignore[misc]
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)  # type: ignore[misc]
+            return
+        connexion_compat.keep_server_send(scope, send)  # an injected fault may reset the connection
+        await serve_draining(super().__call__, scope, receive, send)  # type: ignore[misc]
 
 
 class CredmockFlaskApp(CredmockApp, connexion.FlaskApp):

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from credmock import request_drain
 from credmock.app import ENGINES
 from credmock.contract import ContractChecker
 from credmock.settings import DEFAULT_MAX_BODY_BYTES, Settings
@@ -434,3 +436,58 @@ def test_server_garbage_http_request_is_refused_and_serving_continues(
         answer = raw.recv(4096)
 
     assert answer.startswith(b"HTTP/1.1 400 ")
+
+
+def _closing_request_head(server: LiveServer, body_length: int, *extra_headers: str) -> bytes:
+    """A reset request with a token the mock never issued, asking the server to close after it."""
+    lines = [
+        f"POST {RESET} HTTP/1.1",
+        f"Host: {server.host}:{server.port}",
+        "Connection: close",
+        "Authorization: Bearer never-issued",
+        "Content-Type: application/json",
+        f"Content-Length: {body_length}",
+        *extra_headers,
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _read_until_closed(connection: socket.socket) -> bytes:
+    received = b""
+    while chunk := connection.recv(65536):
+        received += chunk
+    return received
+
+
+def test_request_reset_password_unknown_token_answer_reaches_a_client_still_sending_its_body(
+    server: LiveServer, client: HostileClient
+) -> None:
+    """The 401 is ready after the headers, while the body is still on its way. Closing then, with
+    the body unread, would reset the connection: the client would see a reset or a broken pipe
+    instead of the 401. The server reads the rest of the body first."""
+    body = json.dumps({"email": ALICE["email"], "site": "x" * 30_000}).encode()
+
+    with socket.create_connection((server.host, server.port), timeout=30) as raw:
+        raw.sendall(_closing_request_head(server, len(body)))
+        for start in range(0, len(body), 3_000):  # as a slow uplink delivers it
+            time.sleep(0.001)
+            raw.sendall(body[start : start + 3_000])
+        answer = _read_until_closed(raw)
+
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 401 "), answer[:200]
+    assert json.loads(payload)["fault"]["detail"]["errorcode"] == "oauth.v2.InvalidAccessToken"
+
+
+def test_request_reset_password_unknown_token_with_expect_continue_is_answered_without_the_body(
+    server: LiveServer, client: HostileClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client sending ``Expect: 100-continue`` waits before sending its body; once the answer is
+    known it sends nothing, so the server must not wait for a body (here: for ever)."""
+    monkeypatch.setattr(request_drain, "DRAIN_TIMEOUT_SECONDS", 3600.0)
+
+    with socket.create_connection((server.host, server.port), timeout=30) as raw:
+        raw.sendall(_closing_request_head(server, 30_000, "Expect: 100-continue"))
+        answer = _read_until_closed(raw)
+
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
