@@ -1,5 +1,5 @@
 """The Emporix endpoints a storefront calls around the credential flows (spec/storefront.yaml):
-anonymous token, signup, login, token refresh and validation, logout, profile. Read the
+anonymous token, signup, login, token refresh and validation, logout, profile and its update. Read the
 request, call the rule of the same name, answer with the real service's field names.
 
 The tokens are the domain's own, so the credential operations accept them.
@@ -16,10 +16,19 @@ from credmock.handlers.fields import require_text, require_texts, wire_names
 
 from credmock import exceptions as errors
 from credmock.domain import Domain
+from credmock.domain.profile import check_company_details
 from credmock.email_address import normalise_email, same_email
-from credmock.models import DEFAULT_SITE, AccessToken, CustomerProfile
+from credmock.models import DEFAULT_SITE, AccessToken, Address, CustomerProfile
 
 NO_CONTENT = (None, 204)
+# The profile's fields the domain's errors name, by their wire names.
+PROFILE_FIELDS = {
+    "firstName": "first_name",
+    "lastName": "last_name",
+    "company": "company",
+    "contactEmail": "contact_email",
+}
+OK_WITHOUT_BODY = (None, 200)  # the reference's answer to a profile update
 # Fields the deprecated anonymous refresh (by ``anonymous_token``) does not answer.
 DEPRECATED_REFRESH_OMITS = frozenset({"refresh_token", "refresh_token_expires_in"})
 Body = dict[str, Any]
@@ -116,14 +125,8 @@ def check_signup_details(
         raise errors.ValidationFailed.for_field(
             field, "invalid_value", f"'{field}' must be the same as 'email'."
         )
-    if profile.company_registration_id:
-        given = {"firstName": first_name, "lastName": last_name, "company": profile.company}
-        missing = [f"customerDetails.{name}" for name, value in given.items() if not value]
-        if missing:
-            message = "A company registration id needs " + ", ".join(f"'{name}'" for name in missing) + "."
-            raise errors.ValidationFailed(
-                message, [errors.FieldProblem(name, "missing_value", message) for name in missing]
-            )
+    with wire_names(**{f"customerDetails.{wire}": name for wire, name in PROFILE_FIELDS.items()}):
+        check_company_details(first_name, last_name, profile)
 
 
 def signup(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, str], int]:
@@ -135,6 +138,8 @@ def signup(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, str], int
     first_name, last_name = details.get("firstName", ""), details.get("lastName", "")
     profile = CustomerProfile.from_details(details, "customerDetails.")
     check_signup_details(body.get("email"), details.get("contactEmail"), first_name, last_name, profile)
+    given_address = body.get("customerAddress")
+    address = None if given_address is None else Address.from_wire(given_address, "customerAddress.")
     separate = credentials.get("email") is not None or credentials.get("password") is not None
     contact = None  # the login email, unless separate credentials make ``email`` a contact only
     if separate and body.get("email"):
@@ -149,6 +154,7 @@ def signup(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, str], int
         last_name=last_name,
         contact_email=contact,
         profile=profile,
+        address=address,
     )
     return {"id": customer.id}, 201
 
@@ -195,10 +201,32 @@ def logout(domain: Domain, tenant: str, accessToken: str, token_info: dict[str, 
     return NO_CONTENT
 
 
-def get_profile(domain: Domain, tenant: str, token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """GET /customer/{tenant}/me: the customer's profile, or the anonymous one."""
+def get_profile(
+    domain: Domain, tenant: str, token_info: dict[str, Any], expand: str | None = None
+) -> tuple[dict[str, Any], int]:
+    """GET /customer/{tenant}/me: the customer's profile, or the anonymous one; with
+    ``expand=addresses``, the customer's addresses too."""
     customer = domain.get_profile(token_info["access_token"])
-    return (customer.profile_view() if customer else ANONYMOUS_PROFILE), 200
+    if customer is None:
+        return ANONYMOUS_PROFILE, 200
+    expanded = {part.strip() for part in (expand or "").split(",")}
+    return customer.profile_view(addresses="addresses" in expanded), 200
+
+
+def update_profile(
+    domain: Domain, tenant: str, token_info: dict[str, Any], body: Body | None = None
+) -> tuple[None, int]:
+    """PATCH /customer/{tenant}/me: the fields given change (a merge patch: null removes one);
+    ``metadata.version``, when given, must be the profile's current version."""
+    changes = dict(body or {})
+    metadata = changes.get("metadata")
+    version = None
+    if isinstance(metadata, dict) and "version" in metadata:
+        version = metadata["version"]
+        changes["metadata"] = {name: value for name, value in metadata.items() if name != "version"}
+    with wire_names(**PROFILE_FIELDS, **{"metadata.version": "version"}):
+        domain.update_profile(token_info["access_token"], changes, version=version)
+    return OK_WITHOUT_BODY
 
 
 OPERATIONS = {
@@ -210,4 +238,5 @@ OPERATIONS = {
     "GET-customer-validate-token": validate_token,
     "GET-customer-logout-customer": logout,
     "GET-customer-retrieve-customer-profile": get_profile,
+    "PATCH-customer-update-customer": update_profile,
 }

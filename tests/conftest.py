@@ -80,6 +80,9 @@ class ContractClient:
     def delete(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("DELETE", url, **kwargs)
 
+    def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PATCH", url, **kwargs)
+
     # Helpers a test reads better with -----------------------------------------------------
 
     def anonymous_token(self, tenant: str = TENANT) -> str:

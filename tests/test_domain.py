@@ -11,7 +11,7 @@ import pytest
 
 from credmock import exceptions as errors
 from credmock.domain import Domain
-from credmock.models import PROFILE_EDIT_SCOPE, AccessToken
+from credmock.models import PROFILE_EDIT_SCOPE, AccessToken, Address
 from credmock.outbox import EMAIL_CHANGE, PASSWORD_RESET, Email
 from credmock.seeding import FixtureError
 from credmock.settings import Settings
@@ -687,3 +687,89 @@ def test_reset_refuses_bad_fixtures_before_touching_the_store(make_domain, tmp_p
         domain.reset_state()
 
     assert "new@example.com" in [customer.email for customer in domain.list_customers("demo")]
+
+
+# Addresses and profile updates ----------------------------------------------------------------
+
+
+def test_signup_address_round_trips_through_the_store(domain):
+    address = Address(contact_name="Dora Doe", street="Platz der Republik", country="DE", tags=["BILLING"])
+    created = domain.signup("demo", "dora@example.com", "dora-pass-1", address=address)
+    [stored] = domain.get_customer("demo", created.id).profile.addresses
+    assert stored == created.profile.addresses[0]
+    assert (stored.contact_name, stored.street, stored.tags) == (
+        "Dora Doe",
+        "Platz der Republik",
+        ["BILLING"],
+    )
+    assert stored.is_default and stored.id and stored.version == 1
+    assert domain.get_customer("demo", created.id).profile.default_address == stored
+
+
+def test_update_profile_changes_the_profile_and_its_version(domain):
+    token = alice_token(domain)
+    changed = domain.update_profile(token, {"firstName": "Alicia", "company": "Acme", "mixins": {"a": 1}})
+    stored = domain.get_customer("demo", token.customer_id)
+    assert stored == changed
+    assert (stored.first_name, stored.profile.company, stored.profile.mixins) == ("Alicia", "Acme", {"a": 1})
+    assert (stored.email, stored.version) == (ALICE[0], 2)
+    assert domain.update_profile(token, {"company": None, "mixins": {"a": None}}).version == 3
+    stored = domain.get_customer("demo", token.customer_id)
+    assert (stored.profile.company, stored.profile.mixins) == (None, {})
+
+
+def test_update_profile_keeps_the_addresses(domain):
+    created = domain.signup("demo", "dora@example.com", "dora-pass-1", address=Address(contact_name="Dora"))
+    token = domain.customer_token("demo", "dora@example.com")
+    domain.update_profile(token, {"lastName": "Doe"})
+    assert domain.get_customer("demo", created.id).profile.addresses == created.profile.addresses
+
+
+def test_update_profile_with_a_stale_version_is_a_conflict(domain):
+    token = alice_token(domain)
+    domain.update_profile(token, {"firstName": "Al"}, version=1)
+    with pytest.raises(errors.Conflict) as raised:
+        domain.update_profile(token, {"firstName": "Other"}, version=1)
+    assert raised.value.status == 409
+    assert domain.get_customer("demo", token.customer_id).first_name == "Al"
+
+
+def test_update_profile_keeps_a_password_changed_meanwhile(domain):
+    """A profile update writes the profile only: a password changed since is not put back."""
+    token = alice_token(domain)
+    domain.change_account_password(token, ALICE[1], "changed-pass")
+    domain.update_profile(token, {"title": "DR"})
+    assert can_log_in(domain, ALICE[0], "changed-pass")
+    assert not can_log_in(domain, *ALICE)
+
+
+def test_replace_profile_stores_only_at_the_version_read(domain):
+    customer = domain.get_customer("demo", alice_token(domain).customer_id)
+    renamed = dataclasses.replace(customer, first_name="First", email="ignored@example.com")
+    assert domain.store.replace_profile(renamed, version=customer.version)
+    assert not domain.store.replace_profile(
+        dataclasses.replace(customer, first_name="Late"), version=customer.version
+    )
+    stored = domain.get_customer("demo", customer.id)
+    assert (stored.first_name, stored.email, stored.version) == ("First", ALICE[0], customer.version + 1)
+
+
+def test_update_profile_contact_email_is_checked_and_never_removed(domain):
+    token = alice_token(domain)
+    for removed in (None, ""):
+        with pytest.raises(errors.ValidationFailed):
+            domain.update_profile(token, {"contactEmail": removed})
+    with pytest.raises(errors.ValidationFailed):
+        domain.update_profile(token, {"contactEmail": "not-an-address"})
+    assert (
+        domain.update_profile(token, {"contactEmail": "Alice@Work.EXAMPLE"}).contact_email
+        == "Alice@work.example"
+    )
+    assert domain.get_customer("demo", token.customer_id).email == ALICE[0]
+
+
+def test_update_profile_needs_the_profile_edit_scope(domain):
+    token = alice_token(domain, scopes=["customer.customer_read_own"])
+    with pytest.raises(errors.MissingScope):
+        domain.update_profile(token, {"firstName": "X"})
+    assert domain.get_customer("demo", token.customer_id).first_name != "X"

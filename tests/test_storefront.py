@@ -201,7 +201,7 @@ def test_signup_creates_a_customer_who_can_log_in(client):
         "email": "erin@example.com",
         "password": "erin-pass-5",
         "customerDetails": {"firstName": "Erin", "lastName": "Eames", "preferredCurrency": "EUR"},
-        "customerAddress": {"street": "Platz der Republik", "country": "DE"},
+        "customerAddress": {"contactName": "Erin Eames", "street": "Platz der Republik", "country": "DE"},
     }
     response = signup(client, body)
     assert response.status_code == 201

@@ -40,6 +40,22 @@ def sign_up_and_log_in(client: ContractClient, body: dict[str, Any]) -> dict[str
     return profile(client, login(client, login_email, login_password)["access_token"])
 
 
+def change_login_email(client: ContractClient, token: str, new_email: str, *, sync: bool = False) -> None:
+    """Alice's login email changed to ``new_email``: requested, then confirmed by the emailed token."""
+    response = client.post(
+        "/customer/demo/me/accounts/internal/email/change",
+        json={**credentials(ALICE), "newEmail": new_email, "syncContactEmail": sync},
+        headers=bearer(token),
+    )
+    assert response.status_code == 204, response.text
+    confirm = client.post(
+        "/customer/demo/me/accounts/internal/email/change/confirm",
+        json={"token": client.latest_email(to=new_email)["token"]},
+        headers=bearer(anonymous_login(client)["access_token"]),
+    )
+    assert confirm.status_code == 204, confirm.text
+
+
 # customerDetails ------------------------------------------------------------------------------
 
 
@@ -133,19 +149,102 @@ def test_signup_bad_customer_details_are_400_naming_the_field(client, details, f
 def test_me_metadata_version_grows_when_the_profile_changes(client):
     token = login(client, **credentials(ALICE))["access_token"]
     assert profile(client, token)["metadata"]["version"] == 1
-    response = client.post(
-        "/customer/demo/me/accounts/internal/email/change",
-        json={**credentials(ALICE), "newEmail": "alice.new@example.com"},
-        headers=bearer(token),
-    )
-    assert response.status_code == 204
-    confirm = client.post(
-        "/customer/demo/me/accounts/internal/email/change/confirm",
-        json={"token": client.latest_email(to="alice.new@example.com")["token"]},
-        headers=bearer(anonymous_login(client)["access_token"]),
-    )
-    assert confirm.status_code == 204
+    change_login_email(client, token, "alice.new@example.com")
     assert profile(client, token)["metadata"]["version"] == 2
+
+
+# customerAddress ------------------------------------------------------------------------------
+
+# The reference's signup example address, in full.
+FULL_ADDRESS = {
+    "contactName": "John Doe",
+    "companyName": "Emporix",
+    "street": "Platz der Republik",
+    "streetNumber": "1",
+    "streetAppendix": "",
+    "extraLine1": "",
+    "extraLine2": "",
+    "zipCode": "11011",
+    "city": "Berlin",
+    "country": "DE",
+    "state": "Berlin",
+    "contactPhone": "123456789",
+    "tags": ["BILLING", "SHIPPING"],
+}
+
+
+def profile_with_addresses(client: ContractClient, token: str, expand: str = "addresses") -> dict[str, Any]:
+    response = client.get("/customer/demo/me", params={"expand": expand}, headers=bearer(token))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def signed_up_token(client: ContractClient, address: dict[str, Any]) -> str:
+    body = {"email": "john.doe@example.com", "password": "john-pass-1", "customerAddress": address}
+    assert signup(client, body).status_code == 201
+    return login(client, "john.doe@example.com", "john-pass-1")["access_token"]
+
+
+def test_signup_stores_customer_address_and_me_expands_it(client):
+    token = signed_up_token(client, FULL_ADDRESS)
+    me = profile_with_addresses(client, token)
+    [address] = me["addresses"]
+    assert {field: address[field] for field in FULL_ADDRESS} == FULL_ADDRESS
+    assert address["isDefault"] is True
+    assert address["id"] and address["metadata"]["version"] == 1
+    assert me["defaultAddress"] == address
+
+
+def test_me_shows_addresses_only_when_expanded(client):
+    token = signed_up_token(client, ADDRESS)
+    assert "addresses" not in profile(client, token)
+    assert "defaultAddress" not in profile(client, token)
+    expanded = profile_with_addresses(client, token, "mixin:*, addresses")
+    assert [address["contactName"] for address in expanded["addresses"]] == ["John Doe"]
+
+
+def test_me_expands_no_addresses_for_a_customer_without_one(client):
+    me = profile_with_addresses(client, login(client, **credentials(ALICE))["access_token"])
+    assert me["addresses"] == [] and "defaultAddress" not in me
+
+
+def test_signup_address_ids_differ_between_customers(client):
+    first = profile_with_addresses(client, signed_up_token(client, ADDRESS))["addresses"][0]["id"]
+    body = {"email": "jane@example.com", "password": "jane-pass-1", "customerAddress": ADDRESS}
+    assert signup(client, body).status_code == 201
+    token = login(client, "jane@example.com", "jane-pass-1")["access_token"]
+    assert profile_with_addresses(client, token)["addresses"][0]["id"] != first
+
+
+@pytest.mark.parametrize(
+    ("address", "field"),
+    [
+        ({"street": "Platz der Republik"}, "customerAddress.contactName"),
+        ({**ADDRESS, "country": "DEU"}, "customerAddress.country"),
+        ({**ADDRESS, "tags": "BILLING"}, "customerAddress.tags"),
+        ({**ADDRESS, "zipCode": 11011}, "customerAddress.zipCode"),
+        ("Berlin", "customerAddress"),
+    ],
+    ids=[
+        "no-contact-name",
+        "country-of-three-letters",
+        "tags-not-a-list",
+        "zip-code-a-number",
+        "not-an-object",
+    ],
+)
+def test_signup_bad_customer_address_is_400_naming_the_field(client, address, field):
+    body = {"email": "john.doe@example.com", "password": "john-pass-1", "customerAddress": address}
+    assert field in error_fields(error_body(signup(client, body), 400))
+    assert not client.can_log_in("john.doe@example.com", "john-pass-1")
+
+
+def test_profile_update_keeps_the_addresses(client):
+    token = signed_up_token(client, FULL_ADDRESS)
+    before = profile_with_addresses(client, token)["addresses"]
+    response = client.patch("/customer/demo/me", json={"firstName": "Johnny"}, headers=bearer(token))
+    assert response.status_code == 200, response.text
+    assert profile_with_addresses(client, token)["addresses"] == before
 
 
 # initialPassword ------------------------------------------------------------------------------

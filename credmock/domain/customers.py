@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 from credmock import exceptions as errors
 from credmock.domain.base import DomainBase
 from credmock.domain.passwords import check_password_policy
 from credmock.email_address import normalise_email
-from credmock.models import Customer, CustomerProfile
+from credmock.models import Address, Customer, CustomerProfile
 from credmock.passwords import hash_password
 from credmock.seeding import CustomerSeed
+
+ADDRESS_ID_LENGTH = 10
 
 
 def taken_error(taken: str, customer: Customer) -> errors.ApiError:
@@ -50,9 +54,22 @@ class CustomerRules(DomainBase):
             )
         )
 
-    # A storefront signup creates a customer exactly as the mock API does; the handler reads
-    # which of the body's emails is the login.
-    signup = create_customer
+    def signup(
+        self, tenant: str, email: str, password: str, *, address: Address | None = None, **details: Any
+    ) -> Customer:
+        """A storefront signup creates a customer exactly as the mock API does (``details``: those
+        of :meth:`create_customer`; the handler reads which of the body's emails is the login),
+        with ``address`` as its first address, the default one."""
+        if address is not None:
+            profile = details.get("profile") or CustomerProfile()
+            first = self._new_address(address, default=True)
+            details["profile"] = dataclasses.replace(profile, addresses=[first])
+        return self.create_customer(tenant, email, password, **details)
+
+    def _new_address(self, address: Address, *, default: bool) -> Address:
+        """``address`` as added to a profile: a new id (ten hex digits, as the real ones), version 1."""
+        address_id = self.token_source.uuid().replace("-", "")[:ADDRESS_ID_LENGTH]
+        return dataclasses.replace(address, id=address_id, is_default=default, version=1)
 
     def _add_customer(self, seed: CustomerSeed, *, check_policy: bool = True) -> Customer:
         while True:

@@ -70,6 +70,11 @@ class Store(Protocol):
         """Move the customer to ``new_email`` (the profile's version goes up by one); False
         (nothing changed) when another customer has it."""
 
+    def replace_profile(self, updated: Customer, *, version: int) -> bool:
+        """Store the names, contact email and profile of ``updated`` (never its login email,
+        password or flags) at version ``version + 1``, if the stored customer is still at
+        ``version``; False (nothing changed) when it is not, or is gone."""
+
     # Access tokens ----------------------------------------------------------------------------
     def add_access_token(self, token: AccessToken) -> bool:
         """Store ``token``; a customer token only while its customer exists (False, nothing
@@ -206,5 +211,9 @@ def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
         value, hint = data[field.name], hints[field.name]
         if dataclasses.is_dataclass(hint) and isinstance(value, dict):
             value = _from_dict(hint, value)  # type: ignore[arg-type]
+        elif typing.get_origin(hint) is list and isinstance(value, list):
+            (item,) = typing.get_args(hint) or (Any,)
+            if dataclasses.is_dataclass(item):  # a list of records (a customer's addresses)
+                value = [_from_dict(item, entry) for entry in value]  # type: ignore[arg-type]
         values[field.name] = value
     return cls(**values)

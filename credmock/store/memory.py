@@ -116,6 +116,22 @@ class MemoryStore:
             )
             return True
 
+    def replace_profile(self, updated: Customer, *, version: int) -> bool:
+        key = (updated.tenant, updated.id)
+        with self._lock:
+            customer = self._customers.get(key)
+            if customer is None or customer.version != version:
+                return False
+            self._customers[key] = dataclasses.replace(
+                customer,
+                first_name=updated.first_name,
+                last_name=updated.last_name,
+                contact_email=updated.contact_email,
+                profile=updated.profile,
+                version=version + 1,
+            )
+            return True
+
     # Access tokens ----------------------------------------------------------------------------
 
     def add_access_token(self, token: AccessToken) -> bool:

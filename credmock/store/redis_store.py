@@ -299,6 +299,28 @@ class RedisStore:
 
         return self._redis.transaction(change, key, emails, value_from_callable=True)
 
+    def replace_profile(self, updated: Customer, *, version: int) -> bool:
+        key = self._customer_key(updated.tenant, updated.id)
+        profile = json.loads(dump(updated.profile))
+
+        def replace(pipe: Any) -> bool:
+            raw = pipe.get(key)
+            record = json.loads(raw) if raw else None
+            if record is None or record.get("version", 1) != version:
+                return False
+            record.update(
+                first_name=updated.first_name,
+                last_name=updated.last_name,
+                contact_email=updated.contact_email,
+                profile=profile,
+                version=version + 1,
+            )
+            pipe.multi()
+            pipe.set(key, json.dumps(record, separators=(",", ":")))
+            return True
+
+        return self._redis.transaction(replace, key, value_from_callable=True)
+
     # Access tokens ----------------------------------------------------------------------------
 
     def add_access_token(self, token: AccessToken) -> bool:

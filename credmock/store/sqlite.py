@@ -202,6 +202,24 @@ class SqliteStore:
             return False
         return changed == 1
 
+    def replace_profile(self, updated: Customer, *, version: int) -> bool:
+        changed = self._db.execute(
+            "UPDATE customers SET record = json_set(record, '$.first_name', ?, '$.last_name', ?, "
+            "'$.contact_email', ?, '$.profile', json(?), '$.version', ?) "
+            "WHERE tenant = ? AND id = ? AND json_extract(record, '$.version') = ?",
+            (
+                updated.first_name,
+                updated.last_name,
+                updated.contact_email,
+                dump(updated.profile),
+                version + 1,
+                updated.tenant,
+                updated.id,
+                version,
+            ),
+        )
+        return changed.rowcount == 1
+
     # Access tokens ----------------------------------------------------------------------------
 
     def add_access_token(self, token: AccessToken) -> bool:
