@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any
 import yaml
 
 from credmock import exceptions as errors
-from credmock.models import PROFILE_FIELDS, CustomerProfile
+from credmock.models import ADDRESS_FIELDS, PROFILE_FIELDS, Address, CustomerProfile
 
 
 class FixtureError(ValueError):
@@ -43,9 +44,12 @@ CUSTOMER_KEYS = (
     "contactEmail",
     "initialPassword",
     *PROFILE_FIELDS,
+    "addresses",
 )
 # The keys of a customer's nested mappings (``mixins`` holds anything).
 NESTED_KEYS = {"b2b": ("companyRegistrationId",), "metadata": ("mixins",)}
+# The keys of an address: the reference's, and the two the mock sets when none is given.
+ADDRESS_KEYS = ("id", *ADDRESS_FIELDS, "isDefault")
 
 
 def check_keys(where: str, entry: dict[Any, Any], known: Iterable[str]) -> None:
@@ -115,6 +119,7 @@ def _customer_seed(path: Path, tenant: str, index: int, entry: Any) -> CustomerS
         profile = CustomerProfile.from_details(entry)
     except errors.ApiError as error:
         raise FixtureError(f"{where}: {error.message}") from None
+    profile = dataclasses.replace(profile, addresses=_addresses(where, entry.get("addresses")))
     return CustomerSeed(
         tenant=tenant,
         email=entry["email"],
@@ -126,6 +131,40 @@ def _customer_seed(path: Path, tenant: str, index: int, entry: Any) -> CustomerS
         profile=profile,
         initial_password=initial_password,
     )
+
+
+def _addresses(where: str, entries: Any) -> list[Address]:
+    """The addresses of a fixtures customer: ``id`` (drawn when absent) and ``isDefault`` (the
+    first address when none is marked) as given, the rest as a signup's ``customerAddress``."""
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise FixtureError(f"{where}: 'addresses' must be a list")
+    addresses = []
+    for index, entry in enumerate(entries):
+        place = f"{where}.addresses[{index}]"
+        if not isinstance(entry, dict):
+            raise FixtureError(f"{place}: expected a mapping")
+        check_keys(place, entry, ADDRESS_KEYS)
+        if isinstance(entry.get("metadata"), dict):
+            check_keys(f"{place}.metadata", entry["metadata"], ("mixins",))
+        try:
+            address = Address.from_wire(entry)
+        except errors.ApiError as error:
+            raise FixtureError(f"{place}: {error.message}") from None
+        is_default = entry.get("isDefault", False)
+        if not isinstance(is_default, bool):
+            raise FixtureError(f"{place}: 'isDefault' must be true or false")
+        address_id = entry.get("id")
+        if address_id is not None and (not isinstance(address_id, (str, int)) or str(address_id) == ""):
+            raise FixtureError(f"{place}: 'id' must be a non-empty string")
+        addresses.append(dataclasses.replace(address, id=str(address_id or ""), is_default=is_default))
+    ids = [address.id for address in addresses if address.id]
+    if len(ids) != len(set(ids)):
+        raise FixtureError(f"{where}: two addresses have the same 'id'")
+    if sum(address.is_default for address in addresses) > 1:
+        raise FixtureError(f"{where}: only one address can be 'isDefault: true'")
+    return addresses
 
 
 FAKE_CUSTOMER_PASSWORD = "password123"

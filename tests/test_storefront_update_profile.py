@@ -5,11 +5,16 @@ shows it. Every response is checked against spec/storefront.yaml by the ``client
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
+from credmock.testing import ServerProcess
 from tests.conftest import (
     ALICE,
     BAD_AUTHORIZATIONS,
@@ -19,6 +24,7 @@ from tests.conftest import (
     error_body,
     error_fields,
 )
+from tests.stores import SHARED_STORES
 from tests.test_storefront import anonymous_login, credentials, login, profile, signup
 from tests.test_storefront_profile import change_login_email
 
@@ -250,3 +256,64 @@ def test_updated_profile_is_what_a_new_signup_shows_the_same_way(client):
         "EUR",
         2,
     )
+
+
+# Races across processes sharing a store ------------------------------------------------------
+
+RACERS = 16
+
+
+@pytest.fixture(params=SHARED_STORES)
+def two_instances(
+    request: pytest.FixtureRequest, store_urls
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two ``credmock serve`` processes on one shared store (a SQLite file, a Redis server)."""
+    state = ["--state", store_urls(request.param)]
+    with ServerProcess([*state, "--reset-on-start"]) as first, ServerProcess(state) as second:
+        yield first, second
+
+
+def alice_token(instance: ServerProcess) -> str:
+    with httpx.Client(base_url=instance.base_url, timeout=30) as http:
+        body = {"tenant": "demo", "kind": "customer", "email": ALICE["email"]}
+        response = http.post("/_mock/tokens", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["access_token"]
+
+
+def race(instances: tuple[ServerProcess, ServerProcess], body: Callable[[int], Any]) -> list[int]:
+    """The status of ``RACERS`` updates of Alice's profile (``body(index)``), sent together,
+    alternately to each instance."""
+    headers = bearer(alice_token(instances[0]))
+    barrier = threading.Barrier(RACERS)
+
+    def send(index: int) -> int:
+        with httpx.Client(base_url=instances[index % 2].base_url, timeout=30) as http:
+            barrier.wait()
+            return http.patch(ME, json=body(index), headers=headers).status_code
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        return list(pool.map(send, range(RACERS)))
+
+
+def alice_profile(instance: ServerProcess) -> dict[str, Any]:
+    with httpx.Client(base_url=instance.base_url, timeout=30) as http:
+        response = http.get(ME, headers=bearer(alice_token(instance)))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_concurrent_updates_at_one_version_across_instances_succeed_once(two_instances):
+    statuses = race(two_instances, lambda index: {"firstName": f"Racer {index}", "metadata": {"version": 1}})
+    assert Counter(statuses) == {200: 1, 409: RACERS - 1}
+    me = alice_profile(two_instances[1])
+    assert me["metadata"]["version"] == 2
+    assert me["firstName"].startswith("Racer ")
+
+
+def test_concurrent_updates_without_a_version_across_instances_all_apply(two_instances):
+    statuses = race(two_instances, lambda index: {"mixins": {f"racer{index}": index}})
+    assert statuses == [200] * RACERS
+    me = alice_profile(two_instances[0])
+    assert me["mixins"] == {f"racer{index}": index for index in range(RACERS)}
+    assert me["metadata"]["version"] == 1 + RACERS

@@ -62,14 +62,24 @@ class CustomerRules(DomainBase):
         with ``address`` as its first address, the default one."""
         if address is not None:
             profile = details.get("profile") or CustomerProfile()
-            first = self._new_address(address, default=True)
-            details["profile"] = dataclasses.replace(profile, addresses=[first])
+            details["profile"] = dataclasses.replace(profile, addresses=[address])
         return self.create_customer(tenant, email, password, **details)
 
-    def _new_address(self, address: Address, *, default: bool) -> Address:
-        """``address`` as added to a profile: a new id (ten hex digits, as the real ones), version 1."""
-        address_id = self.token_source.uuid().replace("-", "")[:ADDRESS_ID_LENGTH]
-        return dataclasses.replace(address, id=address_id, is_default=default, version=1)
+    def _with_address_ids(self, profile: CustomerProfile) -> CustomerProfile:
+        """``profile`` with an id for each address without one (ten hex digits, as the real ones)
+        and, when it has addresses, a default one: the first, unless one is marked."""
+        if not profile.addresses:
+            return profile
+        addresses = [
+            address if address.id else dataclasses.replace(address, id=self._new_address_id())
+            for address in profile.addresses
+        ]
+        if not any(address.is_default for address in addresses):
+            addresses[0] = dataclasses.replace(addresses[0], is_default=True)
+        return dataclasses.replace(profile, addresses=addresses)
+
+    def _new_address_id(self) -> str:
+        return self.token_source.uuid().replace("-", "")[:ADDRESS_ID_LENGTH]
 
     def _add_customer(self, seed: CustomerSeed, *, check_policy: bool = True) -> Customer:
         while True:
@@ -92,6 +102,7 @@ class CustomerRules(DomainBase):
         email = normalise_email(seed.email, "email")
         if check_policy:
             check_password_policy(self.settings, seed.password, "password")
+        profile = self._with_address_ids(seed.profile)
         return Customer(
             id=seed.id or self._new_customer_id(id_taken),
             tenant=seed.tenant,
@@ -100,7 +111,7 @@ class CustomerRules(DomainBase):
             password_hash=hash_password(seed.password, self.token_source.salt()),
             first_name=seed.first_name,
             last_name=seed.last_name,
-            profile=seed.profile,
+            profile=profile,
             initial_password=seed.initial_password,
         )
 
