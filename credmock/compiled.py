@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import typing as t
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connexion.datastructures import NoContent
 from connexion.decorators.parameter import sanitized
@@ -138,6 +138,47 @@ class PathParameterChecks:
         return verdict
 
 
+# Schema keywords that only describe a value: they never make one invalid.
+_ANNOTATIONS = frozenset({"description", "title", "example", "examples", "externalDocs", "deprecated"})
+# "components": Connexion hands the operation's body schema with the spec's components beside
+# it, for its $refs (a plain schema has none).
+_PLAIN_OBJECT_KEYWORDS = _ANNOTATIONS | {"type", "properties", "required", "components"}
+_PLAIN_STRING_KEYWORDS = _ANNOTATIONS | {"type"}
+
+BodyCheck = Callable[[t.Any], bool]
+
+
+def plain_acceptance(schema: dict[str, t.Any]) -> BodyCheck | None:
+    """For a schema of the plainest shape (an object whose properties are plain strings, some
+    of them required), a check that is True only of a body the schema's validator accepts
+    without a word: such a body skips the validator. Any other body (False), and every body of
+    any other schema (None), goes to the validator, which alone words the errors."""
+    if set(schema) - _PLAIN_OBJECT_KEYWORDS or schema.get("type") != "object":
+        return None
+    properties = schema.get("properties", {})
+    required = schema.get("required", [])
+    if not isinstance(properties, dict) or not isinstance(required, list):
+        return None
+    if not all(type(name) is str for name in required):
+        return None
+    for definition in properties.values():
+        if not isinstance(definition, dict) or set(definition) - _PLAIN_STRING_KEYWORDS:
+            return None
+        if definition.get("type") != "string":
+            return None
+    strings = tuple(properties)
+    required_names = tuple(required)
+
+    def accepts(body: t.Any) -> bool:
+        return (
+            type(body) is dict
+            and all(name in body for name in required_names)
+            and all(type(body[name]) is str for name in strings if name in body)
+        )
+
+    return accepts
+
+
 @dataclass(frozen=True)
 class BodyRule:
     """How an operation's JSON body is read and checked, built once."""
@@ -150,6 +191,24 @@ class BodyRule:
     nullable: bool
     uri_parser: t.Any
     argument: str | None  # the handler's name for the body, when it takes it
+    plainly_valid: BodyCheck | None = None  # see plain_acceptance
+    validators: dict[str, t.Any] = field(default_factory=dict)  # by charset, built on first use
+
+    def validator(self, encoding: str) -> t.Any:
+        """The body validator of a charset (stateless: one serves every request)."""
+        validator = self.validators.get(encoding)
+        if validator is None:
+            validator = self.validator_class(
+                schema=self.schema,
+                required=self.required,
+                nullable=self.nullable,
+                encoding=encoding,
+                strict_validation=False,
+                uri_parser=self.uri_parser,
+            )
+            if len(self.validators) < 16:  # a client naming ever new charsets gains nothing
+                self.validators[encoding] = validator
+        return validator
 
     async def read(self, scope: Scope, receive: Receive) -> t.Any:
         """The parsed, validated body: one pass over the bytes (Connexion reads them twice)."""
@@ -158,15 +217,7 @@ class BodyRule:
             mime_type = self.consumes
         if mime_type.lower() != self.consumes:  # anything but the one media type: Connexion's rules
             self.content.validate_mime_type(mime_type)
-        encoding = encoding or "utf-8"
-        validator = self.validator_class(
-            schema=self.schema,
-            required=self.required,
-            nullable=self.nullable,
-            encoding=encoding,
-            strict_validation=False,
-            uri_parser=self.uri_parser,
-        )
+        validator = self.validator(encoding or "utf-8")
         default = self.schema.get("default")
         if default is not None and not int(header(scope, b"content-length") or 0):
             body = copy.deepcopy(default)
@@ -184,7 +235,9 @@ class BodyRule:
             yield b""
 
         body = await connexion_compat.parse_body(validator, stream(), scope)
-        if not (body is None and self.nullable):
+        if body is None and self.nullable:
+            return body
+        if self.plainly_valid is None or not self.plainly_valid(body):
             connexion_compat.validate_body(validator, body)
         return body
 
@@ -356,6 +409,7 @@ def compile_body(
         nullable=is_nullable(operation.body_definition(consumes[0])),
         uri_parser=operation.uri_parser_class(operation.parameters, operation.body_definition()),
         argument=body_name if body_name in arguments else None,
+        plainly_valid=plain_acceptance(operation.body_schema(consumes[0])),
     )
 
 
@@ -511,8 +565,12 @@ class RouteAheadMiddleware(SpecMiddleware):
     route's operation is compiled, the request goes on routed (path parameters and the routing
     context in its scope, as the router leaves them) to what follows the router; any other
     request goes to the router itself. Matching a path against a handful of routes of the
-    request's method is cheaper than the router's mounts, routes and context variables.
+    request's method is cheaper than the router's mounts, routes and context variables, and a
+    path seen before is not matched again.
     """
+
+    SIZE = 1024  # paths remembered
+    PATH_LIMIT = 256  # characters of the longest path remembered
 
     def __init__(self, app: ASGIApp, *, operations: CompiledOperations) -> None:
         self.app = app
@@ -520,6 +578,7 @@ class RouteAheadMiddleware(SpecMiddleware):
         # What follows the router, when this middleware is right before it (else: no shortcut).
         self.after_router: ASGIApp | None = app.app if isinstance(app, RoutingMiddleware) else None
         self.routes: dict[str, list[RouteEntry]] = {}  # by method (GET routes also answer HEAD)
+        self.known_routes: dict[tuple[str, str], tuple[RouteEntry, dict[str, t.Any]] | None] = {}
 
     def add_api(self, specification: t.Any, base_path: str | None = None, **kwargs: t.Any) -> None:
         api_base_path = specification.base_path if base_path is None else base_path
@@ -534,33 +593,54 @@ class RouteAheadMiddleware(SpecMiddleware):
             for route_method in route.methods or ():
                 self.routes.setdefault(route_method, []).append(entry)
 
+    def route(self, scope: Scope) -> tuple[RouteEntry, dict[str, t.Any]] | None:
+        """The compiled operation's route the request takes and its path parameters; None when
+        the first route that matches is not compiled, or none does."""
+        # Under a root path Starlette matches the rest of the path: no shortcut by the path then.
+        path = None if scope.get("root_path") else scope["path"]
+        for entry in self.routes.get(scope["method"], ()):
+            prefix, suffix = entry.literal_ends
+            if path is not None and not (path.startswith(prefix) and path.endswith(suffix)):
+                continue  # cannot match: no need for the route's regex
+            match, child_scope = entry.route.matches(scope)
+            if match is not Match.FULL:
+                continue
+            if (entry.api_base_path, entry.operation_id) not in self.compiled.by_route:
+                return None
+            return entry, child_scope["path_params"]
+        return None
+
+    def remembered_route(self, scope: Scope) -> tuple[RouteEntry, dict[str, t.Any]] | None:
+        """:meth:`route`, remembered by method and path (a client sends the same few paths over
+        and over). Bounded: the memory is dropped when full, and long paths are not kept."""
+        if scope.get("root_path") or scope.get("path_params") or len(scope["path"]) > self.PATH_LIMIT:
+            return self.route(scope)
+        key = (scope["method"], scope["path"])
+        try:
+            return self.known_routes[key]
+        except KeyError:
+            pass
+        found = self.route(scope)
+        if len(self.known_routes) >= self.SIZE:
+            self.known_routes.clear()
+        self.known_routes[key] = found
+        return found
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.after_router is not None:
-            # Under a root path Starlette matches the rest of the path: no shortcut then.
-            path = None if scope.get("root_path") else scope["path"]
-            for entry in self.routes.get(scope["method"], ()):
-                prefix, suffix = entry.literal_ends
-                if path is not None and not (path.startswith(prefix) and path.endswith(suffix)):
-                    continue  # cannot match: no need for the route's regex
-                match, child_scope = entry.route.matches(scope)
-                if match is not Match.FULL:
-                    continue
-                if (entry.api_base_path, entry.operation_id) not in self.compiled.by_route:
-                    break
-                routed = {
-                    **scope,
-                    "path_params": {**scope.get("path_params", {}), **child_scope["path_params"]},
-                    "extensions": {
-                        **scope.get("extensions", {}),
-                        ROUTING_CONTEXT: {
-                            "api_base_path": entry.api_base_path,
-                            "operation_id": entry.operation_id,
-                        },
-                    },
-                }
-                await self.after_router(routed, receive, send)
-                return
-        await self.app(scope, receive, send)
+        found = self.remembered_route(scope) if scope["type"] == "http" and self.after_router else None
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        entry, path_params = found
+        routed = {
+            **scope,
+            "path_params": {**path_params},  # a copy: the request may change its own
+            "extensions": {
+                **scope.get("extensions", {}),
+                ROUTING_CONTEXT: {"api_base_path": entry.api_base_path, "operation_id": entry.operation_id},
+            },
+        }
+        await self.after_router(routed, receive, send)
 
 
 def spec_routes(specification: t.Any) -> t.Iterator[tuple[str, str]]:

@@ -138,7 +138,7 @@ class ObserveMiddleware:
             await self.app(scope, receive, send)
             return
         exchange = Exchange(scope["method"], scope["path"], time.time(), time.perf_counter())
-        scope = {**scope, SCOPE_KEY: exchange}
+        scope[SCOPE_KEY] = exchange  # the server's scope of this one request
 
         recorded = False
 

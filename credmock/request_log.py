@@ -69,36 +69,43 @@ def json_line(exchange: Exchange) -> str:
 
 class RequestLog:
     """Writes one line per exchange to ``stream`` (stdout, looked up at each write so a test's
-    capture sees it). Lines are flushed as soon as the event loop has run what was ready: the
-    requests answered in one turn of the loop share one write to the terminal, pipe or file
-    (a write per request held every other request up for its system call under load); outside
-    an event loop each line is flushed at once."""
+    capture sees it). Inside an event loop the lines wait until the loop has run what was
+    ready, then the lines of the requests answered in that turn go out in one write and one
+    flush (a write per request cost a system call each when stdout is unbuffered, as with
+    ``PYTHONUNBUFFERED`` in containers, and held every other request up); outside an event loop
+    each line is written and flushed at once."""
 
     def __init__(self, log_format: str = "text", stream: TextIO | None = None) -> None:
         if log_format not in LOG_FORMATS:
             raise ValueError(f"unknown log format {log_format!r}: choose one of {', '.join(LOG_FORMATS)}")
         self.format_line = text_line if log_format == "text" else json_line
         self.stream = stream
-        self._unflushed: TextIO | None = None  # written to, its flush scheduled on _flush_loop
+        self._pending: list[str] = []  # lines not yet written, their write scheduled on _flush_loop
         self._flush_loop: asyncio.AbstractEventLoop | None = None
 
     def __call__(self, exchange: Exchange) -> None:
-        stream = self.stream or sys.stdout
-        stream.write(self.format_line(exchange) + "\n")
+        line = self.format_line(exchange)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
-        if self._unflushed is stream and loop is not None and loop is self._flush_loop:
-            return  # its flush is already scheduled on this loop
-        self.flush()  # what an earlier loop (perhaps gone) was to flush
-        if loop is None:
-            stream.flush()
+        if self._pending and loop is not None and loop is self._flush_loop:
+            self._pending.append(line)  # its write is already scheduled on this loop
             return
-        self._unflushed, self._flush_loop = stream, loop
+        self.flush()  # what an earlier loop (perhaps gone) was to write
+        self._pending.append(line)
+        if loop is None:
+            self.flush()
+            return
+        self._flush_loop = loop
         loop.call_soon(self.flush)
 
     def flush(self) -> None:
-        stream, self._unflushed = self._unflushed, None
-        if stream is not None:
-            stream.flush()
+        """Write and flush the lines not yet written."""
+        if not self._pending:
+            return
+        lines, self._pending = self._pending, []
+        stream = self.stream or sys.stdout
+        lines.append("")
+        stream.write("\n".join(lines))
+        stream.flush()

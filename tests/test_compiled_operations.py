@@ -12,7 +12,11 @@ import json
 from typing import Any
 
 import pytest
+from connexion.json_schema import Draft4RequestValidator
 from credmock.handlers import credentials
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft4Validator
 
 from credmock.app import create_app
 from credmock.compiled import CompiledOperationsMiddleware
@@ -227,3 +231,55 @@ def compiled_operation_ids(app: Any) -> set[str]:
 
 def test_credential_operations_are_compiled_on_the_async_engine():
     assert set(credentials.OPERATIONS) <= compiled_operation_ids(create_app())
+
+
+def compiled_body_rules(app: Any) -> dict[str, Any]:
+    app.test_client().get("/_mock/health")
+    middleware = next(
+        m for m in app.middleware.middleware_stack if isinstance(m, CompiledOperationsMiddleware)
+    )
+    return {
+        operation_id: operation.body
+        for (_base, operation_id), operation in middleware.operations.items()
+        if getattr(operation, "body", None) is not None
+    }
+
+
+def json_values(names: list[str]) -> st.SearchStrategy[Any]:
+    """JSON values as a client may send them, objects with the schema's field names above all."""
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
+    keys = st.sampled_from([*names, "other"]) | st.text(max_size=4)
+    return st.recursive(
+        scalars,
+        lambda children: st.lists(children, max_size=3) | st.dictionaries(keys, children, max_size=5),
+        max_leaves=8,
+    )
+
+
+PLAIN_BODY_RULES = {
+    operation_id: rule
+    for operation_id, rule in compiled_body_rules(create_app()).items()
+    if rule.plainly_valid is not None
+}
+
+
+def test_the_credential_bodies_take_the_plain_check():
+    """The check that lets a plain body skip the schema validator is in use where it matters."""
+    assert "POST-customer-request-reset-password" in PLAIN_BODY_RULES
+    assert "POST-customer-change-account-password" in PLAIN_BODY_RULES
+
+
+@pytest.mark.parametrize("operation_id", sorted(PLAIN_BODY_RULES))
+def test_plain_check_agrees_with_the_schema_validator(operation_id):
+    """A body skips the validator only when the validator would have found nothing (and the
+    plain schemas are plain enough that it then always does)."""
+    rule = PLAIN_BODY_RULES[operation_id]
+    validator = Draft4RequestValidator(rule.schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+    names = [*rule.schema.get("properties", {}), *rule.schema.get("required", [])]
+
+    @given(json_values(names))
+    @settings(max_examples=300, deadline=None)
+    def agrees(body: Any) -> None:
+        assert rule.plainly_valid(body) == validator.is_valid(body)
+
+    agrees()
