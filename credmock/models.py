@@ -153,8 +153,19 @@ class Address:
             mixin_schemas=_mapping(metadata.get("mixins"), f"{prefix}metadata.mixins"),
         )
 
+    def details(self) -> dict[str, Any]:
+        """The address as given (no id, no default flag, no version): what :meth:`from_wire`
+        reads back."""
+        texts = {wire: getattr(self, attribute) for wire, attribute in ADDRESS_TEXT_FIELDS.items()}
+        return {
+            **{wire: value for wire, value in texts.items() if value is not None},
+            "tags": list(self.tags),
+            "mixins": copy.deepcopy(self.mixins),
+            "metadata": {"mixins": copy.deepcopy(self.mixin_schemas)},
+        }
+
     def view(self) -> dict[str, Any]:
-        """The address as ``/me?expand=addresses`` shows it."""
+        """The address as ``/me?expand=addresses`` and ``/me/addresses`` show it."""
         texts = {wire: getattr(self, attribute) for wire, attribute in ADDRESS_TEXT_FIELDS.items()}
         return {
             "id": self.id,

@@ -12,6 +12,8 @@ import hashlib
 import json
 from typing import Any
 
+from credmock.handlers.addresses import NO_CONTENT, OK_WITHOUT_BODY, without_version
+from credmock.handlers.addresses import OPERATIONS as ADDRESS_OPERATIONS
 from credmock.handlers.fields import require_text, require_texts, wire_names
 
 from credmock import exceptions as errors
@@ -20,7 +22,6 @@ from credmock.domain.profile import check_company_details
 from credmock.email_address import normalise_email, same_email
 from credmock.models import DEFAULT_SITE, AccessToken, Address, CustomerProfile
 
-NO_CONTENT = (None, 204)
 # The profile's fields the domain's errors name, by their wire names.
 PROFILE_FIELDS = {
     "firstName": "first_name",
@@ -28,7 +29,6 @@ PROFILE_FIELDS = {
     "company": "company",
     "contactEmail": "contact_email",
 }
-OK_WITHOUT_BODY = (None, 200)  # the reference's answer to a profile update
 # Fields the deprecated anonymous refresh (by ``anonymous_token``) does not answer.
 DEPRECATED_REFRESH_OMITS = frozenset({"refresh_token", "refresh_token_expires_in"})
 Body = dict[str, Any]
@@ -218,12 +218,7 @@ def update_profile(
 ) -> tuple[None, int]:
     """PATCH /customer/{tenant}/me: the fields given change (a merge patch: null removes one);
     ``metadata.version``, when given, must be the profile's current version."""
-    changes = dict(body or {})
-    metadata = changes.get("metadata")
-    version = None
-    if isinstance(metadata, dict) and "version" in metadata:
-        version = metadata["version"]
-        changes["metadata"] = {name: value for name, value in metadata.items() if name != "version"}
+    changes, version = without_version(body)
     with wire_names(**PROFILE_FIELDS, **{"metadata.version": "version"}):
         domain.update_profile(token_info["access_token"], changes, version=version)
     return OK_WITHOUT_BODY
@@ -239,4 +234,5 @@ OPERATIONS = {
     "GET-customer-logout-customer": logout,
     "GET-customer-retrieve-customer-profile": get_profile,
     "PATCH-customer-update-customer": update_profile,
+    **ADDRESS_OPERATIONS,  # spec/storefront.yaml serves them too
 }

@@ -773,3 +773,47 @@ def test_update_profile_needs_the_profile_edit_scope(domain):
     with pytest.raises(errors.MissingScope):
         domain.update_profile(token, {"firstName": "X"})
     assert domain.get_customer("demo", token.customer_id).first_name != "X"
+
+
+def test_addresses_added_updated_tagged_and_deleted_in_the_store(domain):
+    token = alice_token(domain)
+    home = domain.add_address(token, Address(contact_name="Alice", city="Berlin", tags=["SHIPPING"]))
+    office = domain.add_address(token, Address(contact_name="Alice", city="Hamburg"))
+    assert (home.is_default, office.is_default) == (True, False)
+    assert domain.list_addresses(token) == [home, office]
+
+    moved = domain.update_address(token, office.id, {"city": "Bremen"}, is_default=True)
+    domain.add_address_tags(token, home.id, ["BILLING", "SHIPPING"])
+    stored = {
+        address.id: address for address in domain.get_customer("demo", token.customer_id).profile.addresses
+    }
+    assert (stored[office.id].city, stored[office.id].is_default, stored[office.id].version) == (
+        "Bremen",
+        True,
+        2,
+    )
+    assert stored[office.id] == moved
+    assert (stored[home.id].is_default, stored[home.id].tags) == (False, ["SHIPPING", "BILLING"])
+
+    domain.remove_address_tags(token, home.id, ["SHIPPING"])
+    domain.delete_address(token, office.id)
+    [left] = domain.list_addresses(token)
+    assert (left.id, left.tags) == (home.id, ["BILLING"])
+    with pytest.raises(errors.NotFound):
+        domain.get_address(token, office.id)
+
+
+def test_address_update_with_a_stale_version_is_a_conflict(domain):
+    token = alice_token(domain)
+    home = domain.add_address(token, Address(contact_name="Alice"))
+    domain.update_address(token, home.id, {"city": "Bonn"}, version=1)
+    with pytest.raises(errors.Conflict):
+        domain.update_address(token, home.id, {"city": "Köln"}, version=1)
+    assert domain.get_address(token, home.id).city == "Bonn"
+
+
+def test_address_changes_need_the_profile_edit_scope(domain):
+    token = alice_token(domain, scopes=["customer.customer_read_own"])
+    with pytest.raises(errors.MissingScope):
+        domain.add_address(token, Address(contact_name="Alice"))
+    assert domain.list_addresses(token) == []

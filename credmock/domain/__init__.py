@@ -9,6 +9,7 @@ named after the operation they serve (operationId ``...-reset-password`` -> hand
 - :mod:`credmock.domain.sessions`: tokens, login, refresh, logout, profile, the bearer check;
 - :mod:`credmock.domain.customers`: signup and the mock API's customers;
 - :mod:`credmock.domain.profile`: the logged-in customer's profile update;
+- :mod:`credmock.domain.addresses`: the logged-in customer's addresses;
 - :mod:`credmock.domain.passwords`: reset request, reset, change;
 - :mod:`credmock.domain.email_change`: login email change and its confirmation;
 - :mod:`credmock.domain.email_tokens`: the one-time tokens the last two send by email;
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from credmock.domain.addresses import AddressRules
 from credmock.domain.customers import CustomerRules
 from credmock.domain.email_change import EmailChangeRules
 from credmock.domain.passwords import PasswordRules
@@ -31,7 +33,9 @@ from credmock.domain.state import StateRules
 from credmock.settings import Settings
 
 
-class Domain(SessionRules, CustomerRules, ProfileRules, PasswordRules, EmailChangeRules, StateRules):
+class Domain(
+    SessionRules, CustomerRules, ProfileRules, AddressRules, PasswordRules, EmailChangeRules, StateRules
+):
     def __init__(self, settings: Settings, **parts: Any) -> None:
         """``parts``: the ``store`` and ``token_source`` to use instead of those ``settings`` name."""
         super().__init__(settings, **parts)
