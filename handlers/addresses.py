@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from credmock.handlers.fields import boolean
+from credmock.handlers.fields import boolean, wire_names
 
 from credmock import exceptions as errors
 from credmock.domain import Domain
@@ -59,9 +59,10 @@ def update_address(
     changes, version = without_version(body)
     given_default = changes.pop("isDefault", None)
     is_default = None if given_default is None else boolean(given_default, "isDefault")
-    domain.update_address(
-        token_info["access_token"], addressId, changes, is_default=is_default, version=version
-    )
+    with wire_names(**{"metadata.version": "version"}):
+        domain.update_address(
+            token_info["access_token"], addressId, changes, is_default=is_default, version=version
+        )
     return OK_WITHOUT_BODY
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from credmock.handlers.fields import boolean, require_text, require_texts
+from credmock.handlers.fields import boolean, require_text, require_texts, wire_names
 
 from credmock.domain import Domain
 
@@ -40,7 +40,8 @@ def change_account_password(
     current, new = require_texts(
         currentPassword=body.get("currentPassword"), newPassword=body.get("newPassword")
     )
-    domain.change_account_password(token_info["access_token"], current, new)
+    with wire_names(newPassword="new_password"):
+        domain.change_account_password(token_info["access_token"], current, new)
     return NO_CONTENT
 
 
@@ -55,14 +56,17 @@ def change_customer_login_email(
         email=body.get("email"), password=body.get("password"), newEmail=body.get("newEmail")
     )
     sync = boolean(body.get("syncContactEmail", False), "syncContactEmail")
-    domain.change_customer_login_email(access_token, email, password, new_email, sync)
+    with wire_names(newEmail="new_email"):
+        domain.change_customer_login_email(access_token, email, password, new_email, sync)
     return NO_CONTENT
 
 
 def confirm_customer_login_email(domain: Domain, tenant: str, body: Body = None) -> tuple[None, int]:
     """POST /customer/{tenant}/me/accounts/internal/email/change/confirm: apply the new email."""
     body = body or {}
-    domain.confirm_customer_login_email(tenant, require_text(body.get("token"), "token"))
+    token = require_text(body.get("token"), "token")
+    with wire_names(newEmail="new_email"):  # the email of the change this token confirms
+        domain.confirm_customer_login_email(tenant, token)
     return NO_CONTENT
 
 

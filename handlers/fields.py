@@ -3,6 +3,10 @@ or one 400 in the contract's shape naming each problem. The domain gets plain va
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from credmock import exceptions as errors
@@ -44,3 +48,36 @@ def bounded_number(value: Any, field: str, minimum: float, maximum: float, why: 
             field, "invalid_value", f"'{field}' must be between {minimum:.0f} and {maximum:.0f} {why}."
         )
     return value
+
+
+@contextmanager
+def wire_names(**domain_names: str) -> Iterator[None]:
+    """The errors a rule raises inside name the request's fields as the wire does. The domain
+    names a field after its own parameter (``new_password``), the contract in its own way
+    (``newPassword``): ``with wire_names(newPassword="new_password"): domain.rule(...)``.
+    Details, messages (where the field is quoted) and the logged reason are renamed."""
+    try:
+        yield
+    except errors.ApiError as error:
+        rename_fields(error, {domain: wire for wire, domain in domain_names.items()})
+        raise
+
+
+def rename_fields(error: errors.ApiError, names: dict[str, str]) -> None:
+    def quoted(text: str) -> str:
+        for domain, wire in names.items():
+            text = text.replace(f"'{domain}'", f"'{wire}'")
+        return text
+
+    error.message = quoted(error.message)
+    error.details = [
+        dataclasses.replace(
+            detail, field=names.get(detail.field, detail.field), message=quoted(detail.message)
+        )
+        for detail in error.details
+    ]
+    reason = error._reason  # the reason given where the error was decided
+    if reason:
+        for domain, wire in names.items():
+            reason = re.sub(rf"^{re.escape(domain)}:", f"{wire}:", reason)
+        error._reason = reason

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from credmock.handlers import inspection as inspection_handlers
-from credmock.handlers.fields import bounded_number, optional_text, require_text, require_texts
+from credmock.handlers.fields import bounded_number, optional_text, require_text, require_texts, wire_names
 
 from credmock import exceptions as errors
 from credmock.clock import iso_time
@@ -66,16 +66,17 @@ def get_customer(domain: Domain, tenant: str, customerId: str) -> tuple[dict[str
 
 def create_customer(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, str], int]:
     email, password = require_texts(email=body.get("email"), password=body.get("password"))
-    customer = domain.create_customer(
-        tenant,
-        email,
-        password,
-        first_name=body.get("firstName", ""),
-        last_name=body.get("lastName", ""),
-        contact_email=body.get("contactEmail"),
-        profile=CustomerProfile.from_details(body),
-        initial_password=body.get("initialPassword", False),
-    )
+    with wire_names(contactEmail="contact_email"):
+        customer = domain.create_customer(
+            tenant,
+            email,
+            password,
+            first_name=body.get("firstName", ""),
+            last_name=body.get("lastName", ""),
+            contact_email=body.get("contactEmail"),
+            profile=CustomerProfile.from_details(body),
+            initial_password=body.get("initialPassword", False),
+        )
     return {"id": customer.id}, 201
 
 

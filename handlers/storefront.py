@@ -14,7 +14,7 @@ from typing import Any
 
 from credmock.handlers.addresses import NO_CONTENT, OK_WITHOUT_BODY, without_version
 from credmock.handlers.addresses import OPERATIONS as ADDRESS_OPERATIONS
-from credmock.handlers.fields import require_text, require_texts
+from credmock.handlers.fields import require_text, require_texts, wire_names
 
 from credmock import exceptions as errors
 from credmock.domain import Domain
@@ -22,6 +22,13 @@ from credmock.domain.profile import check_company_details
 from credmock.email_address import normalise_email, same_email
 from credmock.models import DEFAULT_SITE, AccessToken, Address, CustomerProfile
 
+# The profile's fields the domain's errors name, by their wire names.
+PROFILE_FIELDS = {
+    "firstName": "first_name",
+    "lastName": "last_name",
+    "company": "company",
+    "contactEmail": "contact_email",
+}
 # Fields the deprecated anonymous refresh (by ``anonymous_token``) does not answer.
 DEPRECATED_REFRESH_OMITS = frozenset({"refresh_token", "refresh_token_expires_in"})
 Body = dict[str, Any]
@@ -93,9 +100,10 @@ def anonymous_refresh(
     """GET /customerlogin/auth/anonymous/refresh: a new anonymous token, the same session; by
     ``refresh_token``, or by the deprecated ``anonymous_token`` (the access token) without one."""
     if refresh_token is None and anonymous_token is not None:
-        token = domain.anonymous_refresh(
-            tenant, access_token=require_text(anonymous_token, "anonymous_token")
-        )
+        with wire_names(anonymous_token="access_token"):
+            token = domain.anonymous_refresh(
+                tenant, access_token=require_text(anonymous_token, "anonymous_token")
+            )
         body = anonymous_token_body(domain, token)
         # The real service's deprecated answer: the next refresh sends the new access token.
         return {name: value for name, value in body.items() if name not in DEPRECATED_REFRESH_OMITS}, 200
@@ -117,7 +125,8 @@ def check_signup_details(
         raise errors.ValidationFailed.for_field(
             field, "invalid_value", f"'{field}' must be the same as 'email'."
         )
-    check_company_details(first_name, last_name, profile, "customerDetails.")
+    with wire_names(**{f"customerDetails.{wire}": name for wire, name in PROFILE_FIELDS.items()}):
+        check_company_details(first_name, last_name, profile)
 
 
 def signup(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, str], int]:
@@ -167,7 +176,8 @@ def login(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, Any], int]
 
 def refresh_customer_token(domain: Domain, tenant: str, refreshToken: str) -> tuple[dict[str, Any], int]:
     """GET /customer/{tenant}/refreshauthtoken: a new customer token for the same session."""
-    token = domain.refresh_customer_token(tenant, require_text(refreshToken, "refreshToken"))
+    with wire_names(refreshToken="refresh_token"):
+        token = domain.refresh_customer_token(tenant, require_text(refreshToken, "refreshToken"))
     return customer_token_body(domain, token), 200
 
 
@@ -186,7 +196,8 @@ def validate_token(domain: Domain, tenant: str, token_info: dict[str, Any]) -> t
 
 def logout(domain: Domain, tenant: str, accessToken: str, token_info: dict[str, Any]) -> tuple[None, int]:
     """GET /customer/{tenant}/logout: the session of ``accessToken`` ends."""
-    domain.logout(token_info["access_token"], require_text(accessToken, "accessToken"))
+    with wire_names(accessToken="access_token"):
+        domain.logout(token_info["access_token"], require_text(accessToken, "accessToken"))
     return NO_CONTENT
 
 
@@ -208,7 +219,8 @@ def update_profile(
     """PATCH /customer/{tenant}/me: the fields given change (a merge patch: null removes one);
     ``metadata.version``, when given, must be the profile's current version."""
     changes, version = without_version(body)
-    domain.update_profile(token_info["access_token"], changes, version=version)
+    with wire_names(**PROFILE_FIELDS, **{"metadata.version": "version"}):
+        domain.update_profile(token_info["access_token"], changes, version=version)
     return OK_WITHOUT_BODY
 
 

@@ -332,7 +332,7 @@ def test_change_password_wrong_current_password_is_rejected(domain):
 def test_change_password_short_password_is_rejected(domain):
     with pytest.raises(errors.PasswordPolicyViolation) as raised:
         domain.change_account_password(alice_token(domain), ALICE[1], "short")
-    assert [detail.field for detail in raised.value.details] == ["newPassword"]
+    assert [detail.field for detail in raised.value.details] == ["new_password"]
 
 
 def test_change_password_policy_is_configurable(make_domain):
@@ -385,7 +385,7 @@ def test_change_customer_login_email_bad_new_email_is_rejected(domain, new_email
     with pytest.raises(error) as raised:
         domain.change_customer_login_email(alice_token(domain), *ALICE, new_email)
     assert raised.value.status == 400
-    assert [detail.field for detail in raised.value.details] == ["newEmail"]
+    assert [detail.field for detail in raised.value.details] == ["new_email"]
     assert len(domain.outbox) == 0
 
 
@@ -585,6 +585,108 @@ def test_outbox_reads_every_email_newest_first(domain):
     assert len({email.id for email in emails}) == 50
     oldest_alice = domain.outbox.find(to=ALICE[0])[-1]
     assert oldest_alice == emails[-1]
+
+
+# A reset between a rule's steps (perhaps on another instance) -------------------------------------
+#
+# A rule reads the customer, then writes; a reset in between removes the customer. The rule then
+# answers as for a customer who is gone, and the store keeps no token of theirs.
+
+
+def reset_before(monkeypatch: pytest.MonkeyPatch, domain: Domain, method: str) -> None:
+    """The store's ``method`` runs right after a reset, as when another instance resets meanwhile."""
+    original = getattr(domain.store, method)
+
+    def after_a_reset(*arguments: Any, **options: Any) -> Any:
+        domain.reset_state()
+        return original(*arguments, **options)
+
+    monkeypatch.setattr(domain.store, method, after_a_reset)
+
+
+def test_customer_token_of_a_customer_removed_meanwhile_is_not_found(domain, monkeypatch):
+    domain.create_customer("demo", "new@example.com", "secret-pass")
+    reset_before(monkeypatch, domain, "add_access_token")
+
+    with pytest.raises(errors.NotFound):
+        domain.customer_token("demo", "new@example.com")
+    with pytest.raises(errors.InvalidCredentials):
+        domain.customer_token("demo", "new@example.com", password="secret-pass")
+
+
+def test_refresh_of_a_customer_removed_meanwhile_is_an_invalid_refresh_token(domain, monkeypatch):
+    domain.create_customer("demo", "new@example.com", "secret-pass")
+    token = domain.customer_token("demo", "new@example.com")
+    reset_before(monkeypatch, domain, "add_access_token")
+
+    with pytest.raises(errors.InvalidRefreshToken) as raised:
+        domain.refresh_customer_token("demo", token.refresh_token or "")
+    assert [detail.field for detail in raised.value.details] == ["refresh_token"]
+
+
+def test_reset_request_for_a_customer_removed_meanwhile_sends_nothing(domain, monkeypatch):
+    domain.create_customer("demo", "new@example.com", "secret-pass")
+    reset_before(monkeypatch, domain, "replace_email_token")
+
+    domain.request_reset_password("demo", "new@example.com")  # 204, as for an unknown email
+
+    assert len(domain.outbox) == 0
+
+
+def test_email_change_of_a_customer_removed_meanwhile_is_an_invalid_token(domain, monkeypatch):
+    domain.create_customer("demo", "new@example.com", "secret-pass")
+    token = domain.customer_token("demo", "new@example.com")
+    reset_before(monkeypatch, domain, "replace_email_token")
+
+    with pytest.raises(errors.InvalidAccessToken):
+        domain.change_customer_login_email(token, "new@example.com", "secret-pass", "newer@example.com")
+    assert len(domain.outbox) == 0
+
+
+def test_password_change_of_a_customer_removed_meanwhile_is_an_invalid_token(domain, monkeypatch):
+    domain.create_customer("demo", "new@example.com", "secret-pass")
+    token = domain.customer_token("demo", "new@example.com")
+    reset_before(monkeypatch, domain, "set_password_hash")
+
+    with pytest.raises(errors.InvalidAccessToken):  # not "wrong current password"
+        domain.change_account_password(token, "secret-pass", "another-pass")
+
+
+def test_email_change_confirmed_for_a_customer_removed_meanwhile_is_an_invalid_token(domain, monkeypatch):
+    domain.create_customer("demo", "new@example.com", "secret-pass")
+    token = domain.customer_token("demo", "new@example.com")
+    domain.change_customer_login_email(token, "new@example.com", "secret-pass", "newer@example.com")
+    reset_before(monkeypatch, domain, "change_login_email")
+
+    with pytest.raises(errors.InvalidEmailToken):  # not "email already used"
+        domain.confirm_customer_login_email("demo", last_email(domain).token)
+
+
+def test_store_keeps_no_token_of_a_customer_who_does_not_exist(domain):
+    token = alice_token(domain)
+    orphan = AccessToken(
+        **{**token.__dict__, "value": "orphan", "customer_id": "99999999", "refresh_token": "r"}
+    )
+
+    assert domain.store.add_access_token(orphan) is False
+    assert domain.store.access_token("orphan") is None
+    assert domain.store.access_token_of_refresh_token("r") is None
+
+
+def test_reset_refuses_bad_fixtures_before_touching_the_store(make_domain, tmp_path):
+    domain = make_domain()
+    domain.create_customer("demo", "new@example.com", "secret-pass")
+    fixtures = tmp_path / "customers.yaml"
+    fixtures.write_text(
+        "tenants:\n  shop:\n    customers:\n"
+        "      - {email: a@example.com, password: x}\n      - {email: A@Example.com, password: y}\n"
+    )
+    domain.settings = dataclasses.replace(domain.settings, fixtures_path=fixtures)
+    domain.load_fixtures()
+    with pytest.raises(FixtureError):
+        domain.reset_state()
+
+    assert "new@example.com" in [customer.email for customer in domain.list_customers("demo")]
 
 
 # Addresses and profile updates ----------------------------------------------------------------

@@ -4,6 +4,9 @@ never prints."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import json
 import signal
 import sqlite3
 import threading
@@ -15,8 +18,10 @@ import httpx
 import pytest
 
 from credmock.cli import main
+from credmock.email_address import email_key
 from credmock.testing import RedisServer, ServerProcess
 from tests.conftest import ALICE, BOB, TENANT, bearer
+from tests.stores import SHARED_STORES
 
 RACERS = 16
 
@@ -218,3 +223,216 @@ def test_redis_gone_while_serving_answers_500_without_its_address(tmp_path: Path
         output = server.stop()
     assert "the Redis store failed" in output
     assert "gone-password" not in output and str(redis.port) not in output
+
+
+# A reset on one instance while another writes ---------------------------------------------------
+#
+# B writes (signups, tokens, reset and email-change requests, password changes) from several
+# threads while A resets over and over; the assertions hold whatever the interleaving: no request
+# answers outside what a vanished customer or token explains, the store's invariants hold
+# afterwards, and one more reset gives exactly the fixtures.
+
+RESETS = 12
+ROUNDS_PER_WRITER = 6
+WRITERS = 3
+OUTBOX_CAPACITY = 8
+# Fake customers make each reset's fill long enough for B's writes to meet it.
+FAKE_CUSTOMERS = 100
+# What each of B's requests may answer while A resets: its customer or token may vanish under it.
+ALLOWED = {
+    "create": {201},
+    "customer-token": {201, 404},
+    "anonymous-token": {201},
+    "request-reset": {204, 401},
+    "change-email": {204, 401},
+    "change-password": {204, 401},
+}
+
+
+def write_rounds(base_url: str, writer: int, done: threading.Event, rounds: list[int], seen: Counter) -> None:
+    """One writer on B: rounds of writes until ``done``, counting its finished rounds."""
+    with httpx.Client(base_url=base_url, timeout=60) as http:
+        while not done.is_set():
+            email = f"writer{writer}-{rounds[writer]}@example.com"
+            calls = [
+                (
+                    "create",
+                    http.post(
+                        f"/_mock/tenants/{TENANT}/customers", json={"email": email, "password": "writer-1"}
+                    ),
+                )
+            ]
+            token = customer_token(http, email)
+            anonymous = http.post("/_mock/tokens", json={"tenant": TENANT, "kind": "anonymous"})
+            calls += [("customer-token", token), ("anonymous-token", anonymous)]
+            if anonymous.status_code == 201:
+                calls += [
+                    (
+                        "request-reset",
+                        http.post(
+                            f"/customer/{TENANT}/password/reset",
+                            json={"email": to},
+                            headers=bearer(anonymous.json()["access_token"]),
+                        ),
+                    )
+                    for to in (email, ALICE["email"])
+                ]
+            if token.status_code == 201:
+                auth = bearer(token.json()["access_token"])
+                change = {"email": email, "password": "writer-1", "newEmail": f"moved-{email}"}
+                calls.append(
+                    (
+                        "change-email",
+                        http.post(
+                            f"/customer/{TENANT}/me/accounts/internal/email/change", json=change, headers=auth
+                        ),
+                    )
+                )
+                passwords = {"currentPassword": "writer-1", "newPassword": "writer-2"}
+                calls.append(
+                    (
+                        "change-password",
+                        http.post(f"/customer/{TENANT}/password/change", json=passwords, headers=auth),
+                    )
+                )
+            for name, response in calls:
+                seen[(name, response.status_code)] += 1
+            rounds[writer] += 1
+
+
+def reset_while_writing(a: httpx.Client, b: httpx.Client) -> Counter:
+    """A resets at least RESETS times and until every writer on B has finished ROUNDS_PER_WRITER
+    rounds: resets and writes overlap however the machine schedules them."""
+    done = threading.Event()
+    rounds = [0] * WRITERS
+    seen: Counter = Counter()
+    writers = [
+        threading.Thread(target=write_rounds, args=(str(b.base_url), writer, done, rounds, seen))
+        for writer in range(WRITERS)
+    ]
+    for writer in writers:
+        writer.start()
+    try:
+        resets = 0
+        while resets < RESETS or min(rounds) < ROUNDS_PER_WRITER:
+            assert a.post("/_mock/reset").status_code == 204
+            resets += 1
+            assert all(writer.is_alive() for writer in writers), "a writer on B failed"
+    finally:
+        done.set()
+        for writer in writers:
+            writer.join()
+    return seen
+
+
+def redis_invariants(url: str) -> list[str]:
+    """What is wrong in the Redis database credmock keeps: an empty list when nothing is."""
+    import redis
+
+    db = redis.Redis.from_url(url, decode_responses=True)
+    problems = []
+    tenants = db.lrange("credmock:tenants", 0, -1)
+    customers = {}
+    for key in db.scan_iter(match="credmock:customer:*"):
+        _, _, tenant, customer_id = key.split(":", 3)
+        customers[(tenant, customer_id)] = json.loads(db.get(key))
+    for (tenant, customer_id), record in customers.items():
+        if db.hget(f"credmock:emails:{tenant}", email_key(record["email"])) != customer_id:
+            problems.append(f"customer {customer_id} not reachable by its email {record['email']}")
+        if customer_id not in db.lrange(f"credmock:customers:{tenant}", 0, -1):
+            problems.append(f"customer {customer_id} missing from the list of tenant {tenant}")
+        if tenant not in tenants:
+            problems.append(f"tenant {tenant} of customer {customer_id} missing from the tenants")
+    for key in db.scan_iter(match="credmock:emails:*"):
+        tenant = key.split(":", 2)[2]
+        for address, customer_id in db.hgetall(key).items():
+            if (tenant, customer_id) not in customers:
+                problems.append(f"email {address} indexes customer {customer_id}, who does not exist")
+    for key in db.scan_iter(match="credmock:customers:*"):
+        tenant = key.split(":", 2)[2]
+        for customer_id in db.lrange(key, 0, -1):
+            if (tenant, customer_id) not in customers:
+                problems.append(f"tenant {tenant} lists customer {customer_id}, who does not exist")
+    if int(db.get("credmock:customer_count") or 0) != len(customers):
+        problems.append(f"customer_count {db.get('credmock:customer_count')} for {len(customers)} customers")
+    for key in db.scan_iter(match="credmock:access:*"):
+        token = json.loads(db.get(key))
+        if token["customer_id"] is not None and (token["tenant"], token["customer_id"]) not in customers:
+            problems.append(f"access token of customer {token['customer_id']}, who does not exist")
+    for key in db.scan_iter(match="credmock:refresh:*"):
+        if not db.exists(f"credmock:access:{db.get(key)}"):
+            problems.append("a refresh token of an access token that does not exist")
+    for key in db.scan_iter(match="credmock:email_token:*"):
+        token = json.loads(db.get(key))
+        if (token["tenant"], token["customer_id"]) not in customers:
+            problems.append(f"email token of customer {token['customer_id']}, who does not exist")
+        live = f"credmock:live_email_token:{token['tenant']}:{token['customer_id']}:{token['purpose']}"
+        if db.get(live) != token["value"]:
+            problems.append(f"email token of customer {token['customer_id']} is not its live one")
+    for key in db.scan_iter(match="credmock:live_email_token:*"):
+        if not db.exists(f"credmock:email_token:{db.get(key)}"):
+            problems.append(f"{key} names a token that does not exist")
+    if db.llen("credmock:outbox") > OUTBOX_CAPACITY:
+        problems.append(f"outbox holds {db.llen('credmock:outbox')} emails, more than {OUTBOX_CAPACITY}")
+    db.close()
+    return problems
+
+
+def sqlite_invariants(path: Path) -> list[str]:
+    """What is wrong in the SQLite file credmock keeps: an empty list when nothing is."""
+    problems = []
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        for customer_id, key, record in db.execute("SELECT id, email_key, record FROM customers"):
+            if key != email_key(json.loads(record)["email"]):
+                problems.append(f"customer {customer_id} indexed under {key}, not its email")
+        for table in ("access_tokens", "email_tokens"):
+            (orphans,) = db.execute(
+                f"SELECT COUNT(*) FROM {table} t WHERE t.customer_id IS NOT NULL AND NOT EXISTS "
+                "(SELECT 1 FROM customers c WHERE c.tenant = t.tenant AND c.id = t.customer_id)"
+            ).fetchone()
+            if orphans:
+                problems.append(f"{orphans} {table} of customers who do not exist")
+        (missing,) = db.execute(
+            "SELECT COUNT(*) FROM customers c "
+            "WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.name = c.tenant)"
+        ).fetchone()
+        if missing:
+            problems.append(f"{missing} customers of tenants missing from the tenants")
+        (emails,) = db.execute("SELECT COUNT(*) FROM outbox").fetchone()
+        if emails > OUTBOX_CAPACITY:
+            problems.append(f"outbox holds {emails} emails, more than {OUTBOX_CAPACITY}")
+    return problems
+
+
+@pytest.mark.parametrize("kind", SHARED_STORES)
+def test_reset_on_one_instance_while_the_other_writes_keeps_the_store_whole(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if kind == "redis":
+        url = request.getfixturevalue("redis_server").url
+        invariants = functools.partial(redis_invariants, url)
+    else:
+        url = f"sqlite:///{tmp_path / 'state.db'}"
+        invariants = functools.partial(sqlite_invariants, tmp_path / "state.db")
+    state = [
+        "--state",
+        url,
+        "--outbox-capacity",
+        str(OUTBOX_CAPACITY),
+        "--fake-customers",
+        str(FAKE_CUSTOMERS),
+    ]
+    with (
+        ServerProcess([*state, "--reset-on-start"]) as first,
+        ServerProcess(state) as second,
+        httpx.Client(base_url=first.base_url, timeout=60) as a,
+        httpx.Client(base_url=second.base_url, timeout=60) as b,
+    ):
+        fresh = b.get("/_mock/health").json()
+        seen = reset_while_writing(a, b)
+
+        assert {call: count for call, count in seen.items() if call[1] not in ALLOWED[call[0]]} == {}
+        assert invariants() == []
+        assert a.post("/_mock/reset").status_code == 204
+        assert b.get("/_mock/health").json() == fresh
+        assert invariants() == []

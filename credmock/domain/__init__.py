@@ -1,5 +1,6 @@
-"""The domain: the credential rules over the store. No Flask, no Connexion, no wire names
-except in the error details a rule reports.
+"""The domain: the credential rules over the store. No Flask, no Connexion, no wire names: an
+error names a field after the rule's parameter (``new_password``), and the handler renames it
+as the contract does (``newPassword``, see ``handlers.fields.wire_names``).
 
 One :class:`Domain` per app instance. Its rules are grouped by use case, one file each, and
 named after the operation they serve (operationId ``...-reset-password`` -> handler
@@ -40,8 +41,9 @@ class Domain(
         super().__init__(settings, **parts)
         self.load_fixtures()
         if settings.reset_on_start:
-            self.store.clear()
-        self.fill_if_empty()
+            self.reset_state()
+        else:
+            self.fill_if_empty()
 
     def close(self) -> None:
         self.store.close()

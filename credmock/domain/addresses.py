@@ -99,9 +99,7 @@ class AddressRules(DomainBase):
             before = _address_of(customer, address_id)
             if version is not None and version != before.version:
                 message = f"The address is at version {before.version}, not {version}: read it again."
-                raise errors.Conflict(
-                    message, [errors.FieldProblem("metadata.version", "stale_value", message)]
-                )
+                raise errors.Conflict(message, [errors.FieldProblem("version", "stale_value", message)])
             after = dataclasses.replace(
                 Address.from_wire(merge_patch(before.details(), changes)),
                 id=before.id,

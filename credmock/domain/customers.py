@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from credmock import exceptions as errors
@@ -14,6 +15,15 @@ from credmock.passwords import hash_password
 from credmock.seeding import CustomerSeed
 
 ADDRESS_ID_LENGTH = 10
+
+
+def taken_error(taken: str, customer: Customer) -> errors.ApiError:
+    """The error for a new customer whose ``"email"`` or ``"id"`` another customer has."""
+    if taken == "email":
+        return errors.DuplicateAccount(
+            f"Duplicate account '{customer.email}' for tenant '{customer.tenant}'."
+        )
+    return errors.Conflict(f"A customer with id '{customer.id}' exists in tenant '{customer.tenant}'.")
 
 
 class CustomerRules(DomainBase):
@@ -30,7 +40,7 @@ class CustomerRules(DomainBase):
         initial_password: bool = False,
     ) -> Customer:
         if contact_email is not None:
-            contact_email = normalise_email(contact_email, "contactEmail")
+            contact_email = normalise_email(contact_email, "contact_email")
         return self._add_customer(
             CustomerSeed(
                 tenant,
@@ -72,36 +82,43 @@ class CustomerRules(DomainBase):
         return self.token_source.uuid().replace("-", "")[:ADDRESS_ID_LENGTH]
 
     def _add_customer(self, seed: CustomerSeed, *, check_policy: bool = True) -> Customer:
+        while True:
+            customer = self._new_customer(
+                seed, lambda candidate: self.store.customer(seed.tenant, candidate) is not None, check_policy
+            )
+            taken = self.store.add_customer(customer)
+            if taken is None:
+                return customer
+            if taken == "email" or seed.id:
+                raise taken_error(taken, customer)
+            # a new id drawn by another process meanwhile: draw again
+
+    def _new_customer(
+        self, seed: CustomerSeed, id_taken: Callable[[str], bool], check_policy: bool = True
+    ) -> Customer:
+        """The customer ``seed`` describes, its password hashed, its id (unless the seed has one)
+        drawn until ``id_taken`` says it is free; nothing stored."""
         self.validate_tenant(seed.tenant)
         email = normalise_email(seed.email, "email")
         if check_policy:
             check_password_policy(self.settings, seed.password, "password")
         profile = self._with_address_ids(seed.profile)
-        while True:
-            customer = Customer(
-                id=seed.id or self._new_customer_id(seed.tenant),
-                tenant=seed.tenant,
-                email=email,
-                contact_email=seed.contact_email or email,
-                password_hash=hash_password(seed.password, self.token_source.salt()),
-                first_name=seed.first_name,
-                last_name=seed.last_name,
-                profile=profile,
-                initial_password=seed.initial_password,
-            )
-            taken = self.store.add_customer(customer)
-            if taken == "email":
-                raise errors.DuplicateAccount(f"Duplicate account '{email}' for tenant '{seed.tenant}'.")
-            if taken == "id" and seed.id:
-                raise errors.Conflict(f"A customer with id '{customer.id}' exists in tenant '{seed.tenant}'.")
-            if taken is None:
-                return customer
-            # a new id drawn by another process meanwhile: draw again
+        return Customer(
+            id=seed.id or self._new_customer_id(id_taken),
+            tenant=seed.tenant,
+            email=email,
+            contact_email=seed.contact_email or email,
+            password_hash=hash_password(seed.password, self.token_source.salt()),
+            first_name=seed.first_name,
+            last_name=seed.last_name,
+            profile=profile,
+            initial_password=seed.initial_password,
+        )
 
-    def _new_customer_id(self, tenant: str) -> str:
+    def _new_customer_id(self, id_taken: Callable[[str], bool]) -> str:
         while True:
             candidate = self.token_source.digits(8).lstrip("0") or "0"
-            if self.store.customer(tenant, candidate) is None:
+            if not id_taken(candidate):
                 return candidate
 
     def list_customers(self, tenant: str) -> list[Customer]:

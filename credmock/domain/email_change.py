@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from credmock import exceptions as errors
 from credmock.domain.email_tokens import EmailTokenRules
+from credmock.domain.sessions import customer_gone
 from credmock.email_address import normalise_email, same_email
 from credmock.models import PROFILE_EDIT_SCOPE, AccessToken, Customer
 from credmock.outbox import EMAIL_CHANGE
@@ -13,7 +14,7 @@ from credmock.passwords import verify_password
 def _email_taken(email: str) -> errors.EmailAlreadyUsed:
     return errors.EmailAlreadyUsed(
         f"The email '{email}' is already used by another customer.",
-        [errors.FieldProblem("newEmail", "already_used", "This email is already used.")],
+        [errors.FieldProblem("new_email", "already_used", "This email is already used.")],
     )
 
 
@@ -32,7 +33,7 @@ class EmailChangeRules(EmailTokenRules):
     ) -> None:
         """Email a confirmation token to ``new_email``; nothing changes until it is confirmed."""
         self.require_profile_edit_scope(access_token)
-        new_email = normalise_email(new_email, "newEmail")
+        new_email = normalise_email(new_email, "new_email")
         customer = self._customer_of(access_token)  # type: ignore[attr-defined]
         if not same_email(email, customer.email):
             raise errors.InvalidCredentials(reason="email is not the login email of the token's customer")
@@ -40,12 +41,12 @@ class EmailChangeRules(EmailTokenRules):
             raise errors.InvalidCredentials(reason="wrong password")
         if same_email(new_email, customer.email):
             raise errors.SameEmail(
-                details=[errors.FieldProblem("newEmail", "same_value", errors.SameEmail.default_message)]
+                details=[errors.FieldProblem("new_email", "same_value", errors.SameEmail.default_message)]
             )
         owner = self.store.customer_by_email(access_token.tenant, new_email)
         if owner is not None and owner.id != customer.id:
             raise _email_taken(new_email)
-        self._send_email_token(
+        sent = self._send_email_token(
             customer,
             EMAIL_CHANGE,
             self.settings.email_change_token_lifetime,
@@ -53,15 +54,19 @@ class EmailChangeRules(EmailTokenRules):
             new_email=new_email,
             sync_contact_email=sync_contact_email,
         )
+        if sent is None:
+            raise customer_gone()
 
     def confirm_customer_login_email(self, tenant: str, token: str) -> Customer:
         email_token = self._live_email_token(tenant, token, EMAIL_CHANGE)
         self._spend_email_token(email_token)
         new_email = email_token.new_email or ""
-        if not self.store.change_login_email(
+        changed = self.store.change_login_email(
             tenant, email_token.customer_id, new_email, sync_contact_email=email_token.sync_contact_email
-        ):
-            raise _email_taken(new_email)
+        )
         customer = self.store.customer(tenant, email_token.customer_id)
-        assert customer is not None
+        if customer is None:
+            raise errors.InvalidEmailToken(reason=f"{EMAIL_CHANGE} token of a customer removed meanwhile")
+        if not changed:
+            raise _email_taken(new_email)
         return customer

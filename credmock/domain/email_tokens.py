@@ -16,9 +16,10 @@ EMAIL_TOKEN_LENGTH = 64
 class EmailTokenRules(DomainBase):
     def _send_email_token(
         self, customer: Customer, purpose: str, lifetime: int, *, to: str, **binding: Any
-    ) -> EmailToken:
+    ) -> EmailToken | None:
         """A new one-time token, replacing the customer's previous one of the same purpose,
-        and the email that carries it. The email is written before any state changes."""
+        and the email that carries it; None (no token, no email) when the customer was removed
+        meanwhile (a reset, perhaps on another instance)."""
         now = self.clock.now()
         self.purge_expired_if_due(now)  # type: ignore[attr-defined]
         token = EmailToken(
@@ -53,7 +54,8 @@ class EmailTokenRules(DomainBase):
             customer_id=customer.id,
             sent_at=now,
         )
-        self.store.replace_email_token(token)
+        if not self.store.replace_email_token(token):
+            return None
         self.outbox.send(email)
         return token
 

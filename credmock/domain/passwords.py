@@ -47,9 +47,10 @@ class PasswordRules(EmailTokenRules):
         customer = self._customer_of(access_token)  # type: ignore[attr-defined]
         if not verify_password(current_password, customer.password_hash):
             raise errors.WrongCurrentPassword()
-        check_password_policy(self.settings, new_password, "newPassword")
+        check_password_policy(self.settings, new_password, "new_password")
         new_hash = hash_password(new_password, self.token_source.salt())
         if not self.store.set_password_hash(
             customer.tenant, customer.id, new_hash, replacing=customer.password_hash
         ):
+            self._customer_of(access_token)  # type: ignore[attr-defined]  # 401 when removed meanwhile
             raise errors.WrongCurrentPassword(reason="the password was changed by another request meanwhile")

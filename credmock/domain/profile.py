@@ -27,15 +27,13 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return merged
 
 
-def check_company_details(
-    first_name: str, last_name: str, profile: CustomerProfile, prefix: str = ""
-) -> None:
+def check_company_details(first_name: str, last_name: str, profile: CustomerProfile) -> None:
     """A company registration id needs the first name, last name and company: a 400 naming
-    each one missing (``prefix`` + its wire name)."""
+    each one missing (``first_name``, ``last_name``, ``company``)."""
     if not profile.company_registration_id:
         return
-    given = {"firstName": first_name, "lastName": last_name, "company": profile.company}
-    missing = [f"{prefix}{name}" for name, value in given.items() if not value]
+    given = {"first_name": first_name, "last_name": last_name, "company": profile.company}
+    missing = [name for name, value in given.items() if not value]
     if missing:
         message = "A company registration id needs " + ", ".join(f"'{name}'" for name in missing) + "."
         raise errors.ValidationFailed(
@@ -72,9 +70,7 @@ class ProfileRules(DomainBase):
                     f"The profile is at version {customer.version}, not {version}: "
                     "it changed meanwhile; read it again."
                 )
-                raise errors.Conflict(
-                    message, [errors.FieldProblem("metadata.version", "stale_value", message)]
-                )
+                raise errors.Conflict(message, [errors.FieldProblem("version", "stale_value", message)])
             updated = self._checked(customer, customer.with_details(merge_patch(customer.details(), changes)))
             if updated == customer:
                 return customer
@@ -87,11 +83,11 @@ class ProfileRules(DomainBase):
         """``updated``, with its contact email normalised, when it keeps the profile's rules."""
         if not updated.contact_email:
             raise errors.ValidationFailed.for_field(
-                "contactEmail", "missing_value", "'contactEmail' cannot be removed once it is set."
+                "contact_email", "missing_value", "'contact_email' cannot be removed once it is set."
             )
         if updated.contact_email != customer.contact_email:
             updated = dataclasses.replace(
-                updated, contact_email=normalise_email(updated.contact_email, "contactEmail")
+                updated, contact_email=normalise_email(updated.contact_email, "contact_email")
             )
         if _company_fields(updated) != _company_fields(customer):
             check_company_details(updated.first_name, updated.last_name, updated.profile)

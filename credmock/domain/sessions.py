@@ -15,6 +15,11 @@ ACCESS_TOKEN_LENGTH = 28
 REFRESH_TOKEN_LENGTH = 32
 
 
+def customer_gone() -> errors.InvalidAccessToken:
+    """The answer to a customer token whose customer no longer exists (a reset removed it)."""
+    return errors.InvalidAccessToken("token of a customer that no longer exists")
+
+
 class SessionRules(DomainBase):
     def authenticate(self, raw_token: str, tenant: str, *, customer_required: bool) -> AccessToken:
         """The live access token ``raw_token`` for a request to ``tenant``.
@@ -48,7 +53,9 @@ class SessionRules(DomainBase):
         customer_id: str | None = None,
         scopes: Iterable[str] = (),
         session_id: str | None = None,
-    ) -> AccessToken:
+    ) -> AccessToken | None:
+        """A new access token, stored; None (nothing stored) when its customer was removed
+        meanwhile (a reset, perhaps on another instance)."""
         now = self.clock.now()
         self.purge_expired_if_due(now)  # type: ignore[attr-defined]
         token = AccessToken(
@@ -62,13 +69,12 @@ class SessionRules(DomainBase):
             scopes=tuple(scopes),
             refresh_token=self.token_source.token(REFRESH_TOKEN_LENGTH),
         )
-        self.store.add_access_token(token)
-        return token
+        return token if self.store.add_access_token(token) else None
 
     def _customer_of(self, token: AccessToken) -> Customer:
         customer = self.store.customer(token.tenant, token.customer_id or "")
         if customer is None:  # the customer is gone: the token means nothing any more
-            raise errors.InvalidAccessToken("token of a customer that no longer exists")
+            raise customer_gone()
         return customer
 
     # Anonymous sessions -------------------------------------------------------------------------
@@ -78,9 +84,11 @@ class SessionRules(DomainBase):
     ) -> AccessToken:
         """A new anonymous token, a new session."""
         self.validate_tenant(tenant)
-        return self._issue_access_token(
+        token = self._issue_access_token(
             tenant, ANONYMOUS, lifetime or self.settings.anonymous_token_lifetime, session_id=session_id
         )
+        assert token is not None  # an anonymous token has no customer to lose
+        return token
 
     def anonymous_refresh(
         self, tenant: str, *, refresh_token: str | None = None, access_token: str | None = None
@@ -88,7 +96,7 @@ class SessionRules(DomainBase):
         """A new anonymous token for the same session, by its refresh token, or by the access
         token (the deprecated way), which then spends its refresh token."""
         if refresh_token is None and access_token is not None:
-            return self._refresh(tenant, self.store.access_token(access_token), ANONYMOUS, "anonymous_token")
+            return self._refresh(tenant, self.store.access_token(access_token), ANONYMOUS, "access_token")
         previous = self.store.access_token_of_refresh_token(refresh_token or "")
         return self._refresh(tenant, previous, ANONYMOUS, "refresh_token")
 
@@ -107,20 +115,28 @@ class SessionRules(DomainBase):
         when given (as a login does), skipped when None (as the mock API allows)."""
         self.validate_tenant(tenant)
         customer = self.store.customer_by_email(tenant, email)
-        if password is not None:
-            if customer is None:
-                raise errors.InvalidCredentials(reason=f"no customer {email} in tenant {tenant}")
-            if not verify_password(password, customer.password_hash):
-                raise errors.InvalidCredentials(reason=f"wrong password for {customer.email}")
-        elif customer is None:
-            raise errors.NotFound(f"No customer with the email '{email}' in tenant '{tenant}'.")
-        return self._issue_access_token(
-            tenant,
-            CUSTOMER,
-            lifetime or self.settings.customer_token_lifetime,
-            customer_id=customer.id,
-            scopes=self.settings.default_customer_scopes if scopes is None else scopes,
+        if (
+            customer is not None
+            and password is not None
+            and not verify_password(password, customer.password_hash)
+        ):
+            raise errors.InvalidCredentials(reason=f"wrong password for {customer.email}")
+        token = (
+            None
+            if customer is None
+            else self._issue_access_token(
+                tenant,
+                CUSTOMER,
+                lifetime or self.settings.customer_token_lifetime,
+                customer_id=customer.id,
+                scopes=self.settings.default_customer_scopes if scopes is None else scopes,
+            )
         )
+        if token is None:  # no such customer, or removed meanwhile
+            if password is not None:
+                raise errors.InvalidCredentials(reason=f"no customer {email} in tenant {tenant}")
+            raise errors.NotFound(f"No customer with the email '{email}' in tenant '{tenant}'.")
+        return token
 
     def login(self, tenant: str, email: str, password: str) -> AccessToken:
         """A customer token for a storefront login. A wrong email or a wrong password is one and
@@ -133,7 +149,7 @@ class SessionRules(DomainBase):
     def refresh_customer_token(self, tenant: str, refresh_token: str) -> AccessToken:
         """A new customer token for the same session."""
         previous = self.store.access_token_of_refresh_token(refresh_token)
-        return self._refresh(tenant, previous, CUSTOMER, "refreshToken")
+        return self._refresh(tenant, previous, CUSTOMER, "refresh_token")
 
     def _refresh(self, tenant: str, previous: AccessToken | None, kind: str, field: str) -> AccessToken:
         """A new access token for the session of ``previous``: same kind, customer, scopes and
@@ -141,6 +157,8 @@ class SessionRules(DomainBase):
         ``field`` when there is no such token, its refresh token is spent or expired, or it is of
         another tenant or of another kind."""
         self.validate_tenant(tenant)
+        message = errors.InvalidRefreshToken.default_message
+        invalid = errors.InvalidRefreshToken(details=[errors.FieldProblem(field, "invalid_value", message)])
         if (
             previous is None
             or previous.refresh_token is None
@@ -150,11 +168,10 @@ class SessionRules(DomainBase):
             or (kind == CUSTOMER and self.store.customer(tenant, previous.customer_id or "") is None)
             or not self.store.spend_refresh_token(previous.refresh_token)
         ):
-            message = errors.InvalidRefreshToken.default_message
-            raise errors.InvalidRefreshToken(details=[errors.FieldProblem(field, "invalid_value", message)])
+            raise invalid
         settings = self.settings
         lifetime = settings.customer_token_lifetime if kind == CUSTOMER else settings.anonymous_token_lifetime
-        return self._issue_access_token(
+        token = self._issue_access_token(
             tenant,
             kind,
             lifetime,
@@ -162,6 +179,9 @@ class SessionRules(DomainBase):
             scopes=previous.scopes,
             session_id=previous.session_id,
         )
+        if token is None:  # the customer was removed meanwhile
+            raise invalid
+        return token
 
     def logout(self, caller: AccessToken, access_token: str) -> None:
         """End the session of ``access_token``, a token of the caller's customer: it and every
@@ -169,7 +189,7 @@ class SessionRules(DomainBase):
         target = self.store.access_token(access_token)
         if target is None or target.tenant != caller.tenant or target.customer_id != caller.customer_id:
             raise errors.ValidationFailed.for_field(
-                "accessToken", "invalid_value", "'accessToken' is not an access token of this customer."
+                "access_token", "invalid_value", "'access_token' is not an access token of this customer."
             )
         self.store.forget_access_tokens(target.tenant, target.customer_id or "", target.session_id)
 

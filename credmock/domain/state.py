@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from credmock import exceptions as errors
 from credmock.domain.base import DomainBase, is_valid_tenant
+from credmock.domain.customers import taken_error
+from credmock.email_address import email_key
+from credmock.models import Customer
 from credmock.seeding import CustomerSeed, FixtureError, fake_customers, load_fixtures
 
 # Expired access tokens are remembered this long, so they answer "Access Token expired";
@@ -37,37 +40,50 @@ class StateRules(DomainBase):
     def fill_if_empty(self) -> bool:
         """Fixtures and fake customers into an empty store; a store that holds state keeps it.
         Of several processes starting on one store, exactly one fills it."""
-        if not self.store.claim_fill():
+        if self.store.is_filled():
             return False
-        for tenant in self.known_tenants:
-            self.store.add_tenant(tenant)
+        return self.store.fill(list(self.known_tenants), self._fixture_state(), replace=False)
+
+    def reset_state(self) -> None:
+        """Back to the fixtures: customers as loaded, no tokens, empty outbox, clock as started.
+        One atomic step of the store: another instance sees the state before or after it."""
+        self.token_source.reset()
+        self.store.fill(list(self.known_tenants), self._fixture_state(), replace=True)
+        self._last_purge = float("-inf")
+        self._tenants_logged.clear()
+
+    def _fixture_state(self) -> list[Customer]:
+        """The customers of the fixtures, then the fake ones, built (not stored) in that order, so
+        a seeded run draws the same ids and salts every time. A problem names the file and entry."""
+        built: dict[tuple[str, str], Customer] = {}
+        emails: set[tuple[str, str]] = set()
+
+        def add(seed: CustomerSeed) -> None:
+            # An existing account: the password policy, which governs new passwords, does not apply.
+            try:
+                customer = self._new_customer(  # type: ignore[attr-defined]
+                    seed, lambda candidate: (seed.tenant, candidate) in built, check_policy=False
+                )
+                if (seed.tenant, email_key(customer.email)) in emails:
+                    raise taken_error("email", customer)
+                if (seed.tenant, customer.id) in built:
+                    raise taken_error("id", customer)
+            except errors.ApiError as error:
+                raise FixtureError(
+                    f"{self.settings.fixtures_path}: tenant {seed.tenant!r}, "
+                    f"customer {seed.email!r}: {error.message}"
+                ) from None
+            built[(seed.tenant, customer.id)] = customer
+            emails.add((seed.tenant, email_key(customer.email)))
+
         for seed in self._fixture_customers:
-            self._add_seeded_customer(seed)
+            add(seed)
         for tenant in self._fake_tenants:
             # One Faker seed per tenant, drawn from the token source: reproducible with --seed,
             # and different people in each tenant.
             for seed in fake_customers(tenant, self.settings.fake_customers, self.token_source.integer()):
-                self._add_seeded_customer(seed)
-        return True
-
-    def _add_seeded_customer(self, seed: CustomerSeed) -> None:
-        """A customer of the fixtures (or Faker): an existing account, so the password policy,
-        which governs new passwords, does not apply; any other problem names the file and entry."""
-        try:
-            self._add_customer(seed, check_policy=False)  # type: ignore[attr-defined]
-        except errors.ApiError as error:
-            raise FixtureError(
-                f"{self.settings.fixtures_path}: tenant {seed.tenant!r}, "
-                f"customer {seed.email!r}: {error.message}"
-            ) from None
-
-    def reset_state(self) -> None:
-        """Back to the fixtures: customers as loaded, no tokens, empty outbox, clock as started."""
-        self.store.clear()
-        self.token_source.reset()
-        self._last_purge = float("-inf")
-        self._tenants_logged.clear()
-        self.fill_if_empty()
+                add(seed)
+        return list(built.values())
 
     def purge_expired(self) -> None:
         """Forget expired email tokens and access tokens expired for longer than a day."""

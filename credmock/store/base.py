@@ -27,11 +27,14 @@ class Store(Protocol):
     that may be taken meanwhile) is one method here."""
 
     # Lifecycle --------------------------------------------------------------------------------
-    def claim_fill(self) -> bool:
-        """True for exactly one caller on an empty store: that caller fills it (fixtures)."""
+    def is_filled(self) -> bool:
+        """Whether a fill (:meth:`fill`) has happened since the store was created or reset."""
 
-    def clear(self) -> None:
-        """Forget everything: customers, tokens, outbox, clock offset, the fill claim."""
+    def fill(self, tenants: list[str], customers: list[Customer], *, replace: bool) -> bool:
+        """In one atomic step, as seen by every process: hold these tenants and customers (the
+        fixtures) and count as filled. With ``replace`` (a reset), everything else is forgotten
+        first: customers, tokens, outbox, clock offset. Without, only an empty store is filled:
+        False (nothing changed) when it was filled already."""
 
     def close(self) -> None: ...
 
@@ -73,7 +76,9 @@ class Store(Protocol):
         ``version``; False (nothing changed) when it is not, or is gone."""
 
     # Access tokens ----------------------------------------------------------------------------
-    def add_access_token(self, token: AccessToken) -> None: ...
+    def add_access_token(self, token: AccessToken) -> bool:
+        """Store ``token``; a customer token only while its customer exists (False, nothing
+        stored, when a reset removed the customer meanwhile)."""
 
     def access_token(self, value: str) -> AccessToken | None: ...
 
@@ -88,8 +93,9 @@ class Store(Protocol):
     def forget_access_token(self, value: str) -> None: ...
 
     # Email tokens -----------------------------------------------------------------------------
-    def replace_email_token(self, token: EmailToken) -> None:
-        """Store ``token``; the customer's previous token of the same purpose stops working."""
+    def replace_email_token(self, token: EmailToken) -> bool:
+        """Store ``token``; the customer's previous token of the same purpose stops working.
+        False (nothing stored) when the customer no longer exists."""
 
     def email_token(self, value: str) -> EmailToken | None: ...
 

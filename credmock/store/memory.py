@@ -16,25 +16,35 @@ from credmock.outbox import Email
 class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self.clear()
+        self._forget_all()
 
-    def claim_fill(self) -> bool:
-        with self._lock:
-            claimed, self._filled = not self._filled, True
-            return claimed
+    def _forget_all(self) -> None:
+        self._filled = False
+        self._offset = 0.0
+        self._tenants: dict[str, None] = {}  # insertion-ordered set
+        self._customers: dict[tuple[str, str], Customer] = {}
+        self._ids_by_email: dict[tuple[str, str], str] = {}  # (tenant, email_key(login email))
+        self._access_tokens: dict[str, AccessToken] = {}
+        self._refresh_tokens: dict[str, str] = {}  # refresh token -> access token value
+        self._email_tokens: dict[str, EmailToken] = {}
+        self._live_email_tokens: dict[tuple[str, str, str], str] = {}  # (tenant, customer, purpose)
+        self._outbox: deque[Email] = deque()
 
-    def clear(self) -> None:
+    def is_filled(self) -> bool:
+        return self._filled
+
+    def fill(self, tenants: list[str], customers: list[Customer], *, replace: bool) -> bool:
         with self._lock:
-            self._filled = False
-            self._offset = 0.0
-            self._tenants: dict[str, None] = {}  # insertion-ordered set
-            self._customers: dict[tuple[str, str], Customer] = {}
-            self._ids_by_email: dict[tuple[str, str], str] = {}  # (tenant, email_key(login email))
-            self._access_tokens: dict[str, AccessToken] = {}
-            self._refresh_tokens: dict[str, str] = {}  # refresh token -> access token value
-            self._email_tokens: dict[str, EmailToken] = {}
-            self._live_email_tokens: dict[tuple[str, str, str], str] = {}  # (tenant, customer, purpose)
-            self._outbox: deque[Email] = deque()
+            if replace:
+                self._forget_all()
+            elif self._filled:
+                return False
+            self._filled = True
+            for tenant in tenants:
+                self._tenants[tenant] = None
+            for customer in customers:
+                self.add_customer(customer)
+            return True
 
     def close(self) -> None:
         pass
@@ -124,11 +134,14 @@ class MemoryStore:
 
     # Access tokens ----------------------------------------------------------------------------
 
-    def add_access_token(self, token: AccessToken) -> None:
+    def add_access_token(self, token: AccessToken) -> bool:
         with self._lock:
+            if token.customer_id is not None and (token.tenant, token.customer_id) not in self._customers:
+                return False
             self._access_tokens[token.value] = token
             if token.refresh_token:
                 self._refresh_tokens[token.refresh_token] = token.value
+            return True
 
     def access_token(self, value: str) -> AccessToken | None:
         return self._access_tokens.get(value)
@@ -161,14 +174,17 @@ class MemoryStore:
 
     # Email tokens -----------------------------------------------------------------------------
 
-    def replace_email_token(self, token: EmailToken) -> None:
+    def replace_email_token(self, token: EmailToken) -> bool:
         live_key = (token.tenant, token.customer_id, token.purpose)
         with self._lock:
+            if (token.tenant, token.customer_id) not in self._customers:
+                return False
             previous = self._live_email_tokens.get(live_key)
             if previous:
                 self._email_tokens.pop(previous, None)
             self._email_tokens[token.value] = token
             self._live_email_tokens[live_key] = token.value
+            return True
 
     def email_token(self, value: str) -> EmailToken | None:
         return self._email_tokens.get(value)

@@ -40,6 +40,52 @@ if redis.call('SADD', KEYS[4], ARGV[4]) == 1 then redis.call('RPUSH', KEYS[5], A
 redis.call('INCR', KEYS[6])
 return false
 """
+# A fill, or with ARGV[2] == '1' a reset and fill, as one step no other client sees half-done:
+# forget every key of credmock's (ARGV[1] is the prefix), then the tenants (ARGV[3], a JSON list)
+# and customers (ARGV[4], a JSON list of [tenant, id, email key, record]), and the "filled" mark.
+FILL = """
+local prefix = ARGV[1]
+if ARGV[2] == '1' then
+  local keys = redis.call('KEYS', prefix .. '*')
+  for first = 1, #keys, 1000 do
+    redis.call('UNLINK', unpack(keys, first, math.min(first + 999, #keys)))
+  end
+elseif redis.call('EXISTS', prefix .. 'filled') == 1 then
+  return 0
+end
+redis.call('SET', prefix .. 'filled', '1')
+local function add_tenant(name)
+  if redis.call('SADD', prefix .. 'tenants:set', name) == 1 then
+    redis.call('RPUSH', prefix .. 'tenants', name)
+  end
+end
+for _, name in ipairs(cjson.decode(ARGV[3])) do add_tenant(name) end
+local customers = cjson.decode(ARGV[4])
+for _, customer in ipairs(customers) do
+  local tenant, id = customer[1], customer[2]
+  redis.call('SET', prefix .. 'customer:' .. tenant .. ':' .. id, customer[4])
+  redis.call('RPUSH', prefix .. 'customers:' .. tenant, id)
+  redis.call('HSET', prefix .. 'emails:' .. tenant, customer[3], id)
+  add_tenant(tenant)
+end
+redis.call('INCRBY', prefix .. 'customer_count', #customers)
+return 1
+"""
+# An access token (KEYS[1], record ARGV[1], TTL ARGV[2]) with its refresh token (KEYS[2], or '')
+# and its expiry (KEYS[3]); a customer's (KEYS[4], KEYS[5]: its record and its tokens) only while
+# the customer exists.
+ADD_ACCESS_TOKEN = """
+if KEYS[4] ~= '' and redis.call('EXISTS', KEYS[4]) == 0 then return 0 end
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
+if KEYS[2] ~= '' then redis.call('SET', KEYS[2], ARGV[3], 'EX', ttl) end
+if KEYS[5] ~= '' then
+  redis.call('SADD', KEYS[5], ARGV[3])
+  if redis.call('TTL', KEYS[5]) < ttl then redis.call('EXPIRE', KEYS[5], ttl) end
+end
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+return 1
+"""
 ADD_TENANT = """
 if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end
 """
@@ -74,6 +120,7 @@ return 0
 """
 REPLACE_EMAIL_TOKEN = """
 local prefix = ARGV[1]
+if redis.call('EXISTS', KEYS[4]) == 0 then return 0 end
 local previous = redis.call('GET', KEYS[1])
 if previous then
   redis.call('DEL', prefix .. 'email_token:' .. previous)
@@ -82,6 +129,7 @@ end
 redis.call('SET', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+return 1
 """
 SPEND_EMAIL_TOKEN = """
 local prefix = ARGV[1]
@@ -134,6 +182,8 @@ class RedisStore:
                 else type(error).__name__
             )
             raise StoreError(f"cannot reach the Redis store of --state ({reason})") from None
+        self._fill = client.register_script(FILL)
+        self._add_access_token = client.register_script(ADD_ACCESS_TOKEN)
         self._add_customer = client.register_script(ADD_CUSTOMER)
         self._add_tenant = client.register_script(ADD_TENANT)
         self._forget = client.register_script(FORGET_ACCESS_TOKENS)
@@ -155,18 +205,13 @@ class RedisStore:
 
     # Lifecycle --------------------------------------------------------------------------------
 
-    def claim_fill(self) -> bool:
-        return bool(self._redis.set(PREFIX + "filled", "1", nx=True))
+    def is_filled(self) -> bool:
+        return bool(self._redis.exists(PREFIX + "filled"))
 
-    def clear(self) -> None:
-        batch: list[str] = []
-        for key in self._redis.scan_iter(match=PREFIX + "*", count=1000):
-            batch.append(key)
-            if len(batch) >= 1000:
-                self._redis.unlink(*batch)
-                batch.clear()
-        if batch:
-            self._redis.unlink(*batch)
+    def fill(self, tenants: list[str], customers: list[Customer], *, replace: bool) -> bool:
+        records = [[c.tenant, c.id, email_key(c.email), dump(c)] for c in customers]
+        arguments = [PREFIX, "1" if replace else "", json.dumps(tenants), json.dumps(records)]
+        return self._fill(keys=[], args=arguments) == 1
 
     # Tenants and customers --------------------------------------------------------------------
 
@@ -278,19 +323,17 @@ class RedisStore:
 
     # Access tokens ----------------------------------------------------------------------------
 
-    def add_access_token(self, token: AccessToken) -> None:
+    def add_access_token(self, token: AccessToken) -> bool:
+        customer = token.customer_id is not None
+        keys = [
+            f"{PREFIX}access:{token.value}",
+            f"{PREFIX}refresh:{token.refresh_token}" if token.refresh_token else "",
+            PREFIX + "access_expiry",
+            self._customer_key(token.tenant, token.customer_id) if customer else "",  # type: ignore[arg-type]
+            f"{PREFIX}tokens_of:{token.tenant}:{token.customer_id}" if customer else "",
+        ]
         ttl = round(token.expires_at - token.issued_at) + TTL_MARGIN
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.set(f"{PREFIX}access:{token.value}", dump(token), ex=ttl)
-        if token.refresh_token:
-            pipe.set(f"{PREFIX}refresh:{token.refresh_token}", token.value, ex=ttl)
-        if token.customer_id is not None:
-            tokens_of = f"{PREFIX}tokens_of:{token.tenant}:{token.customer_id}"
-            pipe.sadd(tokens_of, token.value)
-            pipe.expire(tokens_of, ttl, nx=True)  # a key without a TTL gets this one
-            pipe.expire(tokens_of, ttl, gt=True)  # a shorter one is raised to it
-        pipe.zadd(PREFIX + "access_expiry", {token.value: token.expires_at})
-        pipe.execute()
+        return self._add_access_token(keys=keys, args=[dump(token), ttl, token.value, token.expires_at]) == 1
 
     def access_token(self, value: str) -> AccessToken | None:
         raw = self._redis.get(f"{PREFIX}access:{value}")
@@ -311,15 +354,17 @@ class RedisStore:
 
     # Email tokens -----------------------------------------------------------------------------
 
-    def replace_email_token(self, token: EmailToken) -> None:
-        self._replace_email_token(
+    def replace_email_token(self, token: EmailToken) -> bool:
+        replaced = self._replace_email_token(
             keys=[
                 f"{PREFIX}live_email_token:{token.tenant}:{token.customer_id}:{token.purpose}",
                 f"{PREFIX}email_token:{token.value}",
                 PREFIX + "email_expiry",
+                self._customer_key(token.tenant, token.customer_id),
             ],
             args=[PREFIX, token.value, dump(token), token.expires_at],
         )
+        return replaced == 1
 
     def email_token(self, value: str) -> EmailToken | None:
         raw = self._redis.get(f"{PREFIX}email_token:{value}")

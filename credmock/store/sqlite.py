@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS email_tokens (
 );
 CREATE TABLE IF NOT EXISTS outbox (position INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL);
 """
+# The condition under which a token is stored: an anonymous one (no customer), or its customer
+# exists (parameters: customer id, tenant, customer id), so a reset never leaves a token behind.
+CUSTOMER_EXISTS = "? IS NULL OR EXISTS (SELECT 1 FROM customers WHERE tenant = ? AND id = ?)"
 TABLES = ("meta", "tenants", "customers", "access_tokens", "email_tokens", "outbox")
 # Seconds a write waits for another process's transaction before failing.
 BUSY_TIMEOUT = 30.0
@@ -117,13 +120,20 @@ class SqliteStore:
 
     # Lifecycle --------------------------------------------------------------------------------
 
-    def claim_fill(self) -> bool:
-        return self._db.execute("INSERT OR IGNORE INTO meta VALUES ('filled', 1)").rowcount == 1
+    def is_filled(self) -> bool:
+        return self._one("SELECT 1 FROM meta WHERE key = 'filled'") is not None
 
-    def clear(self) -> None:
+    def fill(self, tenants: list[str], customers: list[Customer], *, replace: bool) -> bool:
         with self._write() as connection:
-            for table in TABLES:
-                connection.execute(f"DELETE FROM {table}")
+            if replace:
+                for table in TABLES:
+                    connection.execute(f"DELETE FROM {table}")
+            if connection.execute("INSERT OR IGNORE INTO meta VALUES ('filled', 1)").rowcount == 0:
+                return False
+            connection.executemany("INSERT OR IGNORE INTO tenants (name) VALUES (?)", [(t,) for t in tenants])
+            for customer in customers:
+                self._insert_customer(connection, customer)
+        return True
 
     # Tenants and customers --------------------------------------------------------------------
 
@@ -136,14 +146,18 @@ class SqliteStore:
     def add_customer(self, customer: Customer) -> str | None:
         try:
             with self._write() as connection:
-                connection.execute("INSERT OR IGNORE INTO tenants (name) VALUES (?)", (customer.tenant,))
-                connection.execute(
-                    "INSERT INTO customers (tenant, id, email_key, record) VALUES (?, ?, ?, ?)",
-                    (customer.tenant, customer.id, email_key(customer.email), dump(customer)),
-                )
+                self._insert_customer(connection, customer)
         except sqlite3.IntegrityError as error:
             return "email" if "email_key" in str(error) else "id"
         return None
+
+    @staticmethod
+    def _insert_customer(connection: sqlite3.Connection, customer: Customer) -> None:
+        connection.execute("INSERT OR IGNORE INTO tenants (name) VALUES (?)", (customer.tenant,))
+        connection.execute(
+            "INSERT INTO customers (tenant, id, email_key, record) VALUES (?, ?, ?, ?)",
+            (customer.tenant, customer.id, email_key(customer.email), dump(customer)),
+        )
 
     def customer(self, tenant: str, customer_id: str) -> Customer | None:
         row = self._one("SELECT record FROM customers WHERE tenant = ? AND id = ?", tenant, customer_id)
@@ -208,9 +222,9 @@ class SqliteStore:
 
     # Access tokens ----------------------------------------------------------------------------
 
-    def add_access_token(self, token: AccessToken) -> None:
-        self._db.execute(
-            "INSERT INTO access_tokens VALUES (?, ?, ?, ?, ?, ?, ?)",
+    def add_access_token(self, token: AccessToken) -> bool:
+        added = self._db.execute(
+            f"INSERT INTO access_tokens SELECT ?, ?, ?, ?, ?, ?, ? WHERE {CUSTOMER_EXISTS}",
             (
                 token.value,
                 token.refresh_token,
@@ -219,8 +233,12 @@ class SqliteStore:
                 token.session_id,
                 token.expires_at,
                 dump(token),
+                token.customer_id,
+                token.tenant,
+                token.customer_id,
             ),
         )
+        return added.rowcount == 1
 
     def access_token(self, value: str) -> AccessToken | None:
         row = self._one("SELECT record FROM access_tokens WHERE value = ?", value)
@@ -249,12 +267,23 @@ class SqliteStore:
 
     # Email tokens -----------------------------------------------------------------------------
 
-    def replace_email_token(self, token: EmailToken) -> None:
+    def replace_email_token(self, token: EmailToken) -> bool:
         # REPLACE deletes the row holding UNIQUE (tenant, customer_id, purpose): the previous token.
-        self._db.execute(
-            "INSERT OR REPLACE INTO email_tokens VALUES (?, ?, ?, ?, ?, ?)",
-            (token.value, token.tenant, token.customer_id, token.purpose, token.expires_at, dump(token)),
+        replaced = self._db.execute(
+            f"INSERT OR REPLACE INTO email_tokens SELECT ?, ?, ?, ?, ?, ? WHERE {CUSTOMER_EXISTS}",
+            (
+                token.value,
+                token.tenant,
+                token.customer_id,
+                token.purpose,
+                token.expires_at,
+                dump(token),
+                token.customer_id,
+                token.tenant,
+                token.customer_id,
+            ),
         )
+        return replaced.rowcount == 1
 
     def email_token(self, value: str) -> EmailToken | None:
         row = self._one("SELECT record FROM email_tokens WHERE value = ?", value)
