@@ -35,6 +35,7 @@ from bench.servers import (
     rss_mib,
     running,
     uncompiled_target,
+    wait_until_idle,
     wiremock_target,
 )
 from credmock.settings import Settings
@@ -80,12 +81,15 @@ def targets_of(keys: list[str]) -> list[Target]:
 
 
 def measure_run(targets: list[Target], options: argparse.Namespace) -> dict[str, dict[str, float | None]]:
-    """One run: every server started afresh (one after the other, for its cold start), then the
-    load in short bursts taking turns (A, B, C, A, B, C, ...), so each server meets the same
-    moments of the machine's own load; a server's figure sums (or, for latencies, takes the
-    median of) its bursts."""
+    """One run: every server started afresh (one after the other, each once the one before is
+    idle, for its cold start), then the load in short bursts taking turns (A, B, C, A, B, C,
+    ...), so each server meets the same moments of the machine's own load; a server's figure
+    sums (or, for latencies, takes the median of) its bursts."""
     with contextlib.ExitStack() as stack:
-        servers = [stack.enter_context(running(target)) for target in targets]
+        servers = []
+        for target in targets:
+            servers.append(stack.enter_context(running(target)))
+            wait_until_idle(servers[-1].pid)  # the next cold start on a machine at rest
         figures: dict[str, dict[str, float | None]] = {
             server.target.key: {"cold_start_s": server.cold_start, "wrong_answers": 0} for server in servers
         }

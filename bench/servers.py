@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -214,19 +215,51 @@ def running(target: Target) -> Iterator[Server]:
                 process.wait()
 
 
+def process_tree(pid: int) -> list[int]:
+    """The process and its descendants."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of the process and its descendants, in MiB."""
     total_kib = 0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
+    for current in process_tree(pid):
         with contextlib.suppress(OSError):
             status = Path(f"/proc/{current}/status").read_text()
             found = re.search(r"^VmRSS:\s+(\d+)", status, re.M)
             total_kib += int(found.group(1)) if found else 0
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
     return total_kib / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) the process and its descendants have used so far."""
+    ticks = 0
+    for current in process_tree(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_idle(pid: int, window: float = 0.5, busy_share: float = 0.05, timeout: float = 30.0) -> None:
+    """Return once the process tree uses under ``busy_share`` of a core over ``window`` seconds
+    (a JVM compiling, a runtime warming up after its first answer), or after ``timeout``: a server
+    still busy after it answered would slow the cold start of the next one."""
+    deadline = time.monotonic() + timeout
+    before = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(window)
+        after = cpu_seconds(pid)
+        if after - before < busy_share * window:
+            return
+        before = after
 
 
 def machine_facts() -> dict[str, Any]:
