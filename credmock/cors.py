@@ -17,8 +17,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from connexion.middleware import MiddlewarePosition
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from credmock.compiled import header
 
 ANY_ORIGIN = "*"
 # Response headers a page may read beyond the CORS-safelisted ones.
@@ -66,15 +69,38 @@ def mock_api_options(origins: Sequence[str], control_token: str | None) -> dict[
 
 
 class PathCORSMiddleware:
-    """Two CORS policies: one for ``/_mock``, one for every other path."""
+    """Two CORS policies: one for ``/_mock``, one for every other path. A request without an
+    ``Origin`` (not a page's) skips both: its answer gets ``Vary: Origin``, all that Starlette's
+    middleware would add, without building its views of the request's headers."""
 
     def __init__(self, app: ASGIApp, *, origins: Sequence[str], control_token: str | None) -> None:
+        self.app = app
         self.contract = CORSMiddleware(app, **middleware_options(origins))
         self.mock_api = CORSMiddleware(app, **mock_api_options(origins, control_token))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and header(scope, b"origin") is None:
+            await self.app(scope, receive, varying_on_origin(send))
+            return
         is_mock_api = scope["type"] == "http" and scope["path"].startswith(MOCK_API_PREFIX)
         await (self.mock_api if is_mock_api else self.contract)(scope, receive, send)
+
+
+def varying_on_origin(send: Send) -> Send:
+    """``send``, adding ``Origin`` to the answer's ``Vary`` as CORSMiddleware does for a request
+    without an ``Origin``."""
+
+    async def send_varying(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = message.get("headers", [])
+            if any(name == b"vary" for name, _ in headers):
+                vary = MutableHeaders(scope=message)
+                vary["Vary"] = ", ".join([*vary.getlist("Vary"), "Origin"])
+            else:  # what the lines above give then, in a new list too
+                message["headers"] = [*headers, (b"vary", b"Origin")]
+        await send(message)
+
+    return send_varying
 
 
 def install(app: Any, origins: Sequence[str], control_token: str | None = None) -> None:

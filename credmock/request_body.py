@@ -107,7 +107,7 @@ def decode_json_body(
     text = _decode_text(raw, parameters.get("charset"))
     _check_depth(text, max_depth)
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+        value = _DECODER.decode(text) if not text.startswith("\ufeff") else json.loads(text)
     except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
         raise BodyError("body", "invalid_format", f"The request body is not valid JSON: {error}.") from None
     # A lone surrogate can only come from a \u escape: the codecs above refuse encoded ones.
@@ -169,6 +169,12 @@ def _parse_int(digits: str) -> int | float:
     if len(digits) > _MAX_INTEGER_DIGITS:  # int() would refuse it; any field's range is far smaller
         return -math.inf if digits.startswith("-") else math.inf
     return int(digits)
+
+
+# json.loads(text, parse_constant=..., parse_int=...) builds this anew for each call; it holds
+# no state between calls. (json.loads also refuses a text starting with a byte order mark, in
+# its own words: such a text goes to json.loads.)
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int)
 
 
 def _check_values(value: Any, check_strings: bool = True) -> None:

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import unquote
 
@@ -26,6 +27,11 @@ from credmock.request_body import media_type
 _KEPT_ENCODED = re.compile(r"[/\x00-\x1f\x7f]")
 _SLASHES = re.compile("/{2,}")
 _OPTIONAL_WHITESPACE = b" \t"
+
+
+@functools.lru_cache(maxsize=64)  # clients send the same few values; one entry is a few bytes
+def _normalised_short_content_type(value: str) -> str:
+    return normalised_content_type(value)
 
 
 def normalised_content_type(value: str) -> str:
@@ -45,7 +51,10 @@ def normalised_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, 
         if name == b"content-type":  # ASGI servers lowercase header names
             # A media type is ASCII: other bytes (Connexion reads them as UTF-8) become "?",
             # which leaves the type unsupported where a body is read, and ignored elsewhere.
-            content_type = normalised_content_type(trimmed.decode("latin-1"))
+            text = trimmed.decode("latin-1")
+            content_type = (
+                _normalised_short_content_type(text) if len(text) <= 100 else normalised_content_type(text)
+            )
             trimmed = content_type.encode("ascii", errors="replace")
         changed = changed or trimmed != value
         result.append((name, trimmed))
@@ -55,6 +64,8 @@ def normalised_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, 
 def routed_path(path: str, raw_path: bytes | None) -> str:
     """The path routing sees: encoded slashes and control characters kept in their segment,
     doubled slashes merged."""
+    if "//" not in path and (not raw_path or (b"%" not in raw_path and path.isprintable())):
+        return path  # nothing encoded, no control character, no doubled slash: as it came
     if raw_path and (b"%2f" in raw_path.lower() or _KEPT_ENCODED.search(path.replace("/", ""))):
         segments = (unquote(segment) for segment in raw_path.decode("latin-1").split("/"))
         path = "/".join(

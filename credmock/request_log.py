@@ -18,6 +18,9 @@ from credmock.exchanges import Exchange
 LOG_FORMATS = ("text", "json")
 
 
+_MILLISECONDS = tuple(f".{millisecond:03d}" for millisecond in range(1000))
+
+
 @functools.lru_cache(maxsize=4)
 def _local_second(second: int) -> str:
     return datetime.fromtimestamp(second).strftime("%H:%M:%S")
@@ -31,7 +34,7 @@ def clock_text(timestamp: float) -> str:
     micro = round((timestamp - second) * 1_000_000)
     if micro >= 1_000_000:
         second, micro = second + 1, micro - 1_000_000
-    return f"{_local_second(second)}.{micro // 1000:03d}"
+    return _local_second(second) + _MILLISECONDS[micro // 1000]
 
 
 def text_line(exchange: Exchange) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from starlette.middleware.cors import CORSMiddleware
+from starlette.testclient import TestClient
 
 from credmock.app import create_app
 from credmock.cli import build_parser, main, settings_from_arguments
+from credmock.cors import PathCORSMiddleware, middleware_options
 from credmock.settings import Settings
 from tests.conftest import ALICE, ContractClient, bearer
 
@@ -184,3 +187,28 @@ def test_serve_cors_origin_default_any_origin():
 def test_serve_cors_origin_not_an_origin_exits_2(origin, capsys):
     assert main(["serve", "--port", "1", "--cors-origin", origin]) == 2
     assert f"CORS origin {origin!r} is not an origin" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "answer_headers"),
+    [
+        ("POST", "/customer/demo/password/reset", []),
+        ("GET", "/_mock/outbox", [(b"content-type", b"application/json")]),
+        ("GET", "/docs/", [(b"vary", b"Accept-Encoding"), (b"vary", b"Cookie")]),
+        ("OPTIONS", "/customer/demo/password/reset", [(b"allow", b"POST")]),
+    ],
+)
+def test_answer_to_a_request_without_origin_as_starlette_gives_it(method, path, answer_headers):
+    """Without an Origin the answer carries what Starlette's CORS middleware adds, and only that."""
+
+    async def answering(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": list(answer_headers)})
+        await send({"type": "http.response.body", "body": b""})
+
+    def answer_of(app) -> list[tuple[bytes, bytes]]:
+        return TestClient(app).request(method, path).headers.raw
+
+    ours = PathCORSMiddleware(answering, origins=["*"], control_token=None)
+    starlette = CORSMiddleware(answering, **middleware_options(["*"]))
+
+    assert answer_of(ours) == answer_of(starlette)

@@ -1,7 +1,7 @@
 """The storefront sequence over real HTTP against a live server of each engine, as a storefront
 runs it: anonymous login, signup (and a second one, refused), login, token validation, email
-change confirmed from the outbox, login with the new email, profile, logout. Every response is
-checked against the OpenAPI document describing it."""
+change confirmed from the outbox, login with the new email, profile, logout; then a profile update
+and the address book. Every response is checked against the OpenAPI document describing it."""
 
 from __future__ import annotations
 
@@ -117,3 +117,65 @@ def test_storefront_sequence_signup_to_logout_over_http(storefront):
     assert rejected.json()["fault"]["faultstring"] == "Invalid access token"
     invalid = storefront.get("/customer/demo/validateauthtoken", headers=bearer(new_token))
     assert invalid.status_code == 401
+
+
+def test_storefront_profile_and_address_book_over_http(storefront):
+    anonymous = storefront.get(
+        "/customerlogin/auth/anonymous/login", params={"tenant": "demo", "client_id": "storefront-key"}
+    )
+    anonymous_token = anonymous.json()["access_token"]
+    account = {"email": "ivo@example.com", "password": "ivo-pass-9"}
+    first_address = {"contactName": "Ivo Iles", "street": "Main Street", "city": "Dublin", "country": "IE"}
+    signup = storefront.post(
+        "/customer/demo/signup",
+        json={**account, "customerDetails": {"firstName": "Ivo"}, "customerAddress": first_address},
+        headers=bearer(anonymous_token),
+    )
+    assert signup.status_code == 201
+    login = storefront.post("/customer/demo/login", json=account, headers=bearer(anonymous_token))
+    token = bearer(login.json()["access_token"])
+
+    me = storefront.get("/customer/demo/me", params={"expand": "addresses"}, headers=token).json()
+    [home] = me["addresses"]
+    assert (home["city"], home["isDefault"], me["defaultAddress"]["id"]) == ("Dublin", True, home["id"])
+
+    # The account page: names and currency, based on the version read
+    update = storefront.patch(
+        "/customer/demo/me",
+        content=b'{"lastName": "Iles", "preferredCurrency": "EUR", "metadata": {"version": 1}}',
+        headers={**token, "Content-Type": "application/merge-patch+json"},
+    )
+    assert update.status_code == 200
+    stale = storefront.patch(
+        "/customer/demo/me", json={"lastName": "Other", "metadata": {"version": 1}}, headers=token
+    )
+    assert (stale.status_code, stale.json()["type"]) == (409, "conflict_resource")
+
+    # The address book: a new address becomes the default, the first one goes
+    added = storefront.post(
+        "/customer/demo/me/addresses", json={"contactName": "Ivo Iles", "city": "Cork"}, headers=token
+    )
+    assert added.status_code == 201
+    office_id = added.json()["id"]
+    made_default = storefront.patch(
+        f"/customer/demo/me/addresses/{office_id}", json={"isDefault": True}, headers=token
+    )
+    assert made_default.status_code == 200
+    tagged = storefront.post(
+        f"/customer/demo/me/addresses/{office_id}/tags", params={"tags": "BILLING"}, headers=token
+    )
+    assert tagged.status_code == 204
+    assert storefront.delete(f"/customer/demo/me/addresses/{home['id']}", headers=token).status_code == 204
+
+    me = storefront.get("/customer/demo/me", params={"expand": "addresses"}, headers=token).json()
+    assert (me["firstName"], me["lastName"], me["preferredCurrency"]) == ("Ivo", "Iles", "EUR")
+    [office] = me["addresses"]
+    assert (office["id"], office["city"], office["isDefault"], office["tags"]) == (
+        office_id,
+        "Cork",
+        True,
+        ["BILLING"],
+    )
+    assert me["defaultAddress"] == office
+    gone = storefront.get(f"/customer/demo/me/addresses/{home['id']}", headers=token)
+    assert gone.status_code == 404
