@@ -4,8 +4,6 @@ SMTP server configured, each is also delivered there (in the background, see cre
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -58,15 +56,13 @@ class Email:
 class Outbox:
     """Keeps the newest ``capacity`` emails in the store; older ones fall off so it stays bounded.
 
-    An email's SMTP delivery status is followed by the process that sent it (its delivery thread
-    updates it) and shown by that process; the store keeps the email itself."""
+    With SMTP, an email's delivery status is kept in the store beside it (queued, then sent or
+    failed, written by the sending process's delivery thread), so every instance shows it."""
 
     def __init__(self, store: Store, capacity: int = 10_000, delivery: SmtpDelivery | None = None) -> None:
         self.capacity = capacity
         self.delivery = delivery
         self._store = store
-        self._deliveries: OrderedDict[str, Delivery] = OrderedDict()  # email id -> its delivery
-        self._lock = threading.Lock()
 
     @classmethod
     def for_settings(cls, settings: Settings, store: Store) -> Outbox:
@@ -81,12 +77,13 @@ class Outbox:
 
     def send(self, email: Email) -> None:
         """Keep ``email``; with SMTP, queue it for delivery too (never waits for the server)."""
-        if self.delivery is not None:
-            with self._lock:
-                self._deliveries[email.id] = self.delivery.submit(email)
-                while len(self._deliveries) > self.capacity:
-                    self._deliveries.popitem(last=False)
-        self._store.add_email(dataclasses.replace(email, delivery=None), self.capacity)
+        if self.delivery is None:
+            self._store.add_email(email, self.capacity)
+            return
+        from credmock.smtp import Delivery
+
+        self._store.add_email(dataclasses.replace(email, delivery=Delivery()), self.capacity)
+        self.delivery.submit(email, lambda delivery: self._store.set_delivery(email.id, delivery))
 
     def find(
         self,
@@ -109,10 +106,6 @@ class Outbox:
             found.append(email)
             if limit is not None and len(found) >= limit:
                 break
-        if self._deliveries:
-            found = [
-                dataclasses.replace(email, delivery=self._deliveries.get(email.id)) for email in found
-            ]
         return found
 
     def latest(self, **filters: str | None) -> Email | None:
@@ -121,8 +114,6 @@ class Outbox:
 
     def clear(self) -> None:
         self._store.clear_outbox()
-        with self._lock:
-            self._deliveries.clear()
 
     def __len__(self) -> int:
         return self._store.email_count()

@@ -132,6 +132,19 @@ def describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+OnChange = Callable[["Delivery"], None]
+
+
+def report(on_change: OnChange | None, delivery: Delivery) -> None:
+    """Tell ``on_change`` how a delivery went; its failure is logged, never the thread's."""
+    if on_change is None:
+        return
+    try:
+        on_change(delivery)
+    except Exception as error:
+        logger.warning("the delivery status could not be kept: %s", error)
+
+
 class SmtpDelivery:
     """Delivers emails to one SMTP server from a background thread, started on first use."""
 
@@ -139,19 +152,21 @@ class SmtpDelivery:
         self.server = SmtpServer.from_url(url)
         self.sender = parse_sender(mail_from)
         self.timeout = timeout
-        self._queue: queue.Queue[tuple[Email, Delivery]] = queue.Queue(maxsize=QUEUE_SIZE)
+        self._queue: queue.Queue[tuple[Email, Delivery, OnChange | None]] = queue.Queue(maxsize=QUEUE_SIZE)
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def submit(self, email: Email) -> Delivery:
-        """Queue ``email`` for delivery; returns its :class:`Delivery`, at once."""
+    def submit(self, email: Email, on_change: OnChange | None = None) -> Delivery:
+        """Queue ``email`` for delivery; returns its :class:`Delivery`, at once. ``on_change`` is
+        called with it once the delivery is over (sent or failed), on the delivery thread."""
         delivery = Delivery()
         try:
-            self._queue.put_nowait((email, delivery))
+            self._queue.put_nowait((email, delivery, on_change))
         except queue.Full:
             self._finish(
                 email, delivery, f"not delivered: {QUEUE_SIZE} emails already wait for {self.server}"
             )
+            report(on_change, delivery)
             return delivery
         self._ensure_thread()
         return delivery
@@ -171,7 +186,7 @@ class SmtpDelivery:
 
     def _run(self) -> None:
         while True:
-            email, delivery = self._queue.get()
+            email, delivery, on_change = self._queue.get()
             try:
                 self._deliver(email)
             except Exception as error:  # any failure is the email's, never the thread's
@@ -179,6 +194,7 @@ class SmtpDelivery:
             else:
                 delivery.status, delivery.finished_at = SENT, time.time()
             finally:
+                report(on_change, delivery)
                 self._queue.task_done()
 
     def _finish(self, email: Email, delivery: Delivery, error: str) -> None:

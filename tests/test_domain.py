@@ -15,6 +15,7 @@ from credmock.models import PROFILE_EDIT_SCOPE, AccessToken, Address
 from credmock.outbox import EMAIL_CHANGE, PASSWORD_RESET, Email
 from credmock.seeding import FixtureError
 from credmock.settings import Settings
+from credmock.smtp import FAILED, SENT, Delivery
 from tests.conftest import EXPIRED_TOKEN_FAULT, INVALID_TOKEN_FAULT
 from tests.stores import SHARED_STORES, STORES
 
@@ -817,3 +818,53 @@ def test_address_changes_need_the_profile_edit_scope(domain):
     with pytest.raises(errors.MissingScope):
         domain.add_address(token, Address(contact_name="Alice"))
     assert domain.list_addresses(token) == []
+
+
+# The outbox keeps each email's SMTP delivery in the store ------------------------------------------
+
+
+def test_outbox_keeps_each_delivery_beside_its_email_and_drops_it_with_the_email(domain):
+    store = domain.store
+
+    def email(number: int, delivery: Delivery | None = None) -> Email:
+        return Email(
+            id=f"email-{number}",
+            tenant="demo",
+            to=ALICE[0],
+            kind=PASSWORD_RESET,
+            subject="Reset your password",
+            body="...",
+            token=f"token-{number}",
+            link="",
+            customer_id="10000001",
+            sent_at=START,
+            delivery=delivery,
+        )
+
+    def deliveries() -> list[tuple[str, Delivery | None]]:
+        return [(kept.id, kept.delivery) for kept in store.emails()]
+
+    store.add_email(email(0, Delivery()), 2)
+    store.add_email(email(1, Delivery()), 2)
+    store.set_delivery("email-0", Delivery(SENT, None, START + 1))
+    assert deliveries() == [("email-1", Delivery()), ("email-0", Delivery(SENT, None, START + 1))]
+
+    store.add_email(email(2, Delivery()), 2)  # email-0 falls off, and its delivery with it
+    store.set_delivery("email-0", Delivery(FAILED, "too late", START + 2))  # kept nowhere
+    store.set_delivery("email-2", Delivery(FAILED, "the server answered 550", START + 3))
+    assert deliveries() == [
+        ("email-2", Delivery(FAILED, "the server answered 550", START + 3)),
+        ("email-1", Delivery()),
+    ]
+
+    store.add_email(email(3), 2)  # no SMTP: no delivery, and none can be set
+    store.set_delivery("email-3", Delivery(SENT, None, START + 4))
+    assert deliveries() == [
+        ("email-3", None),
+        ("email-2", Delivery(FAILED, "the server answered 550", START + 3)),
+    ]
+
+    domain.outbox.clear()
+    store.add_email(email(4), 2)
+    store.set_delivery("email-2", Delivery(SENT, None, START + 5))
+    assert deliveries() == [("email-4", None)]

@@ -22,6 +22,7 @@ from credmock.email_address import email_key
 from credmock.testing import RedisServer, ServerProcess
 from tests.conftest import ALICE, BOB, TENANT, bearer
 from tests.stores import SHARED_STORES
+from tests.test_smtp import start_smtp, wait_for
 
 RACERS = 16
 
@@ -436,3 +437,30 @@ def test_reset_on_one_instance_while_the_other_writes_keeps_the_store_whole(
         assert a.post("/_mock/reset").status_code == 204
         assert b.get("/_mock/health").json() == fresh
         assert invariants() == []
+
+
+def test_redis_delivery_status_of_an_email_sent_by_one_instance_shows_on_the_other(redis_server) -> None:
+    controller, recorder = start_smtp()
+    smtp_url = f"smtp://127.0.0.1:{controller.port}"
+    try:
+        with (
+            ServerProcess(["--state", redis_server.url, "--reset-on-start", "--smtp-url", smtp_url]) as first,
+            ServerProcess(["--state", redis_server.url]) as second,
+            httpx.Client(base_url=first.base_url, timeout=30) as a,
+            httpx.Client(base_url=second.base_url, timeout=30) as b,
+        ):
+            requested = a.post(
+                f"/customer/{TENANT}/password/reset",
+                json={"email": ALICE["email"]},
+                headers=bearer(anonymous_token(a)),
+            )
+            assert requested.status_code == 204
+
+            def delivery_on_b() -> dict:
+                return b.get("/_mock/outbox/latest", params={"to": ALICE["email"]}).json().get("delivery", {})
+
+            assert wait_for(lambda: delivery_on_b().get("status") == "sent", "the sent status on B")
+            assert len(recorder.envelopes) == 1
+            assert delivery_on_b() == a.get("/_mock/outbox/latest").json()["delivery"]
+    finally:
+        controller.stop()

@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 
 from credmock.models import AccessToken, Customer, EmailToken
 from credmock.outbox import Email
+from credmock.smtp import Delivery
 
 T = TypeVar("T")
 
@@ -104,10 +105,15 @@ class Store(Protocol):
 
     # Outbox -----------------------------------------------------------------------------------
     def add_email(self, email: Email, capacity: int) -> None:
-        """Keep ``email``, and only the newest ``capacity`` emails."""
+        """Keep ``email`` (and its ``delivery``, when it has one), and only the newest ``capacity``
+        emails."""
+
+    def set_delivery(self, email_id: str, delivery: Delivery) -> None:
+        """The new status of an email's SMTP delivery; nothing when the email is gone (fell off
+        the outbox, or a reset) or was kept without a delivery."""
 
     def emails(self) -> Iterator[Email]:
-        """Newest first."""
+        """Newest first, each with its delivery."""
 
     def email_count(self) -> int: ...
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from credmock.email_address import email_key
 from credmock.models import AccessToken, Customer, EmailToken
 from credmock.outbox import Email
+from credmock.smtp import Delivery
 
 
 class MemoryStore:
@@ -29,6 +30,7 @@ class MemoryStore:
         self._email_tokens: dict[str, EmailToken] = {}
         self._live_email_tokens: dict[tuple[str, str, str], str] = {}  # (tenant, customer, purpose)
         self._outbox: deque[Email] = deque()
+        self._deliveries: dict[str, Delivery] = {}  # email id -> its delivery, for emails kept
 
     def is_filled(self) -> bool:
         return self._filled
@@ -203,13 +205,27 @@ class MemoryStore:
 
     def add_email(self, email: Email, capacity: int) -> None:
         with self._lock:
+            if email.delivery is not None:
+                self._deliveries[email.id] = dataclasses.replace(email.delivery)
+                email = dataclasses.replace(email, delivery=None)
             self._outbox.append(email)
             while len(self._outbox) > capacity:
-                self._outbox.popleft()
+                self._deliveries.pop(self._outbox.popleft().id, None)
+
+    def set_delivery(self, email_id: str, delivery: Delivery) -> None:
+        with self._lock:
+            if email_id in self._deliveries:
+                self._deliveries[email_id] = dataclasses.replace(delivery)
 
     def emails(self) -> Iterator[Email]:
         with self._lock:
             snapshot = list(self._outbox)
+            deliveries = dict(self._deliveries)
+        if deliveries:
+            snapshot = [
+                dataclasses.replace(email, delivery=deliveries[email.id]) if email.id in deliveries else email
+                for email in snapshot
+            ]
         return reversed(snapshot)
 
     def email_count(self) -> int:
@@ -218,6 +234,7 @@ class MemoryStore:
     def clear_outbox(self) -> None:
         with self._lock:
             self._outbox.clear()
+            self._deliveries.clear()
 
     # Clock ------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ Keys start with ``credmock:``; a reset deletes those only, so a database may hol
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -22,9 +23,11 @@ from typing import Any
 from credmock.email_address import email_key
 from credmock.models import AccessToken, Customer, EmailToken
 from credmock.outbox import Email
+from credmock.smtp import Delivery
 from credmock.store.base import StoreError, dump, load
 
 PREFIX = "credmock:"
+DELIVERIES = PREFIX + "deliveries"  # email id -> its SMTP delivery, for the emails of the outbox
 # Keys outlive their token by this long at most: past it no clock setting can still need them.
 TTL_MARGIN = 2 * 86_400
 PAGE = 100
@@ -85,6 +88,22 @@ if KEYS[5] ~= '' then
 end
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
 return 1
+"""
+# An email (ARGV[1], id ARGV[3]) on the outbox (KEYS[1]) and its delivery (ARGV[4], or '') in the
+# deliveries (KEYS[2]); the emails beyond the capacity (ARGV[2]) fall off, with their deliveries.
+ADD_EMAIL = """
+redis.call('LPUSH', KEYS[1], ARGV[1])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
+local capacity = tonumber(ARGV[2])
+if redis.call('HLEN', KEYS[2]) > 0 then
+  for _, raw in ipairs(redis.call('LRANGE', KEYS[1], capacity, -1)) do
+    redis.call('HDEL', KEYS[2], cjson.decode(raw).id)
+  end
+end
+redis.call('LTRIM', KEYS[1], 0, capacity - 1)
+"""
+SET_DELIVERY = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 """
 ADD_TENANT = """
 if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end
@@ -185,6 +204,8 @@ class RedisStore:
         self._fill = client.register_script(FILL)
         self._add_access_token = client.register_script(ADD_ACCESS_TOKEN)
         self._add_customer = client.register_script(ADD_CUSTOMER)
+        self._add_email = client.register_script(ADD_EMAIL)
+        self._set_delivery = client.register_script(SET_DELIVERY)
         self._add_tenant = client.register_script(ADD_TENANT)
         self._forget = client.register_script(FORGET_ACCESS_TOKENS)
         self._replace_email_token = client.register_script(REPLACE_EMAIL_TOKEN)
@@ -376,18 +397,30 @@ class RedisStore:
     # Outbox -----------------------------------------------------------------------------------
 
     def add_email(self, email: Email, capacity: int) -> None:
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.lpush(PREFIX + "outbox", dump(email))
-        pipe.ltrim(PREFIX + "outbox", 0, capacity - 1)
-        pipe.execute()
+        delivery = dump(email.delivery) if email.delivery is not None else ""
+        record = dump(dataclasses.replace(email, delivery=None))
+        self._add_email(keys=[PREFIX + "outbox", DELIVERIES], args=[record, capacity, email.id, delivery])
+
+    def set_delivery(self, email_id: str, delivery: Delivery) -> None:
+        self._set_delivery(keys=[DELIVERIES], args=[email_id, dump(delivery)])
 
     def emails(self) -> Iterator[Email]:
-        """Newest first, read a page at a time, small pages first (most callers want the newest)."""
+        """Newest first, read a page at a time, small pages first (most callers want the newest);
+        the deliveries of a page in one more round trip, when there are any."""
         start, size = 0, FIRST_PAGE
         while True:
-            page = self._redis.lrange(PREFIX + "outbox", start, start + size - 1)
-            for raw in page:
-                yield load(Email, raw)
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.lrange(PREFIX + "outbox", start, start + size - 1)
+            pipe.exists(DELIVERIES)
+            page, any_delivery = pipe.execute()
+            emails = [load(Email, raw) for raw in page]
+            if any_delivery and emails:
+                deliveries = self._redis.hmget(DELIVERIES, [email.id for email in emails])
+                emails = [
+                    dataclasses.replace(email, delivery=load(Delivery, raw)) if raw else email
+                    for email, raw in zip(emails, deliveries, strict=True)
+                ]
+            yield from emails
             if len(page) < size:
                 return
             start += size
@@ -397,7 +430,7 @@ class RedisStore:
         return self._redis.llen(PREFIX + "outbox")
 
     def clear_outbox(self) -> None:
-        self._redis.delete(PREFIX + "outbox")
+        self._redis.delete(PREFIX + "outbox", DELIVERIES)
 
     # Clock ------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ Records are JSON; the columns that are searched are kept beside them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from pathlib import Path
 from credmock.email_address import email_key
 from credmock.models import AccessToken, Customer, EmailToken
 from credmock.outbox import Email
+from credmock.smtp import Delivery
 from credmock.store.base import StoreError, dump, load
 
 SCHEMA = """
@@ -42,11 +44,12 @@ CREATE TABLE IF NOT EXISTS email_tokens (
     expires_at REAL NOT NULL, record TEXT NOT NULL, UNIQUE (tenant, customer_id, purpose)
 );
 CREATE TABLE IF NOT EXISTS outbox (position INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (email_id TEXT PRIMARY KEY, record TEXT NOT NULL);
 """
 # The condition under which a token is stored: an anonymous one (no customer), or its customer
 # exists (parameters: customer id, tenant, customer id), so a reset never leaves a token behind.
 CUSTOMER_EXISTS = "? IS NULL OR EXISTS (SELECT 1 FROM customers WHERE tenant = ? AND id = ?)"
-TABLES = ("meta", "tenants", "customers", "access_tokens", "email_tokens", "outbox")
+TABLES = ("meta", "tenants", "customers", "access_tokens", "email_tokens", "outbox", "deliveries")
 # Seconds a write waits for another process's transaction before failing.
 BUSY_TIMEOUT = 30.0
 PAGE = 200
@@ -296,21 +299,37 @@ class SqliteStore:
 
     def add_email(self, email: Email, capacity: int) -> None:
         with self._write() as connection:
+            if email.delivery is not None:
+                connection.execute(
+                    "INSERT OR REPLACE INTO deliveries VALUES (?, ?)", (email.id, dump(email.delivery))
+                )
+                email = dataclasses.replace(email, delivery=None)
             position = connection.execute("INSERT INTO outbox (record) VALUES (?)", (dump(email),)).lastrowid
-            connection.execute("DELETE FROM outbox WHERE position <= ?", ((position or 0) - capacity,))
+            fallen = ((position or 0) - capacity,)
+            connection.execute(
+                "DELETE FROM deliveries WHERE email_id IN "
+                "(SELECT json_extract(record, '$.id') FROM outbox WHERE position <= ?)",
+                fallen,
+            )
+            connection.execute("DELETE FROM outbox WHERE position <= ?", fallen)
+
+    def set_delivery(self, email_id: str, delivery: Delivery) -> None:
+        self._db.execute("UPDATE deliveries SET record = ? WHERE email_id = ?", (dump(delivery), email_id))
 
     def emails(self) -> Iterator[Email]:
         """Newest first, read a page at a time, small pages first (most callers want the newest)."""
         before, size = None, FIRST_PAGE
         while True:
             rows = self._db.execute(
-                "SELECT position, record FROM outbox WHERE ? IS NULL OR position < ? "
-                "ORDER BY position DESC LIMIT ?",
+                "SELECT position, outbox.record, deliveries.record FROM outbox LEFT JOIN deliveries "
+                "ON deliveries.email_id = json_extract(outbox.record, '$.id') "
+                "WHERE ? IS NULL OR position < ? ORDER BY position DESC LIMIT ?",
                 (before, before, size),
             ).fetchall()
-            for position, record in rows:
+            for position, record, delivery in rows:
                 before = position
-                yield load(Email, record)
+                email = load(Email, record)
+                yield dataclasses.replace(email, delivery=load(Delivery, delivery)) if delivery else email
             if len(rows) < size:
                 return
             size = min(size * 4, PAGE)
@@ -319,7 +338,9 @@ class SqliteStore:
         return self._one("SELECT COUNT(*) FROM outbox")[0]  # type: ignore[index]
 
     def clear_outbox(self) -> None:
-        self._db.execute("DELETE FROM outbox")
+        with self._write() as connection:
+            connection.execute("DELETE FROM outbox")
+            connection.execute("DELETE FROM deliveries")
 
     # Clock ------------------------------------------------------------------------------------
 
