@@ -42,17 +42,17 @@ class StateRules(DomainBase):
         Of several processes starting on one store, exactly one fills it."""
         if self.store.is_filled():
             return False
-        return self.store.fill(list(self.known_tenants), self._fixture_state(), replace=False)
+        return self.store.fill(list(self.known_tenants), self._built_fixture_customers(), replace=False)
 
     def reset_state(self) -> None:
         """Back to the fixtures: customers as loaded, no tokens, empty outbox, clock as started.
         One atomic step of the store: another instance sees the state before or after it."""
         self.token_source.reset()
-        self.store.fill(list(self.known_tenants), self._fixture_state(), replace=True)
+        self.store.fill(list(self.known_tenants), self._built_fixture_customers(), replace=True)
         self._last_purge = float("-inf")
         self._tenants_logged.clear()
 
-    def _fixture_state(self) -> list[Customer]:
+    def _built_fixture_customers(self) -> list[Customer]:
         """The customers of the fixtures, then the fake ones, built (not stored) in that order, so
         a seeded run draws the same ids and salts every time. A problem names the file and entry."""
         built: dict[tuple[str, str], Customer] = {}
