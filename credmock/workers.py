@@ -9,6 +9,7 @@ import os
 import pickle
 
 from credmock.app import CredmockApp, create_app
+from credmock.serving import freeze_loaded_objects
 from credmock.settings import Settings
 
 SETTINGS_ENV = "CREDMOCK_WORKER_SETTINGS"
@@ -22,4 +23,6 @@ def pass_settings(settings: Settings) -> None:
 def app() -> CredmockApp:
     """The app of one worker (uvicorn's factory). The parent filled or reset the store already."""
     settings: Settings = pickle.loads(base64.b64decode(os.environ[SETTINGS_ENV]))
-    return create_app(settings)
+    app = create_app(settings)
+    freeze_loaded_objects()
+    return app
