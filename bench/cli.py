@@ -231,7 +231,21 @@ def main(argv: list[str] | None = None) -> int:
     }
     (options.output / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n")
     print(f"saved {options.output / name}.md and .json{profile_note}", flush=True)
-    return 0
+    return wrong_answer_status(targets, figures)
+
+
+def wrong_answer_status(targets: list[Target], figures: dict[str, Figures]) -> int:
+    """1 when a credmock under load answered anything but what the scenario expects (a wrong
+    status, a missing token, a socket error): speed is reported, correctness is required."""
+    wrong = {
+        str(target): sum(run["wrong_answers"] or 0 for run in figures[target.key].runs)
+        for target in targets
+        if target.key in CREDMOCK_VARIANTS
+    }
+    failed = {label: count for label, count in wrong.items() if count}
+    for label, count in failed.items():
+        print(f"bench: {label} gave {count:.0f} wrong answers under load", file=sys.stderr, flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
