@@ -12,6 +12,8 @@ PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 PIP_INSTALL := $(PIP) install --no-compile
 # make run ARGS="--seed 1 --fake-customers 20"; CREDMOCK_PORT, CREDMOCK_HOST (any CREDMOCK_*) are read by credmock.
 ARGS ?=
+# make test runs the suite in this many processes (pytest-xdist): one a core, at most 4.
+TEST_PROCESSES ?= auto
 
 .PHONY: install install-dev run test lint spec lock dist bench clean
 
@@ -45,7 +47,7 @@ lint: $(DEV_STAMP)
 test: $(DEV_STAMP)
 	$(BIN)/python merge_spec.py --check
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --numprocesses $(TEST_PROCESSES) --maxprocesses 4
 
 # Re-resolve the locks from pyproject.toml, keeping current pins where they still fit;
 # make lock UPGRADE=1 moves every pin to the newest release that fits.

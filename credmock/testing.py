@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -23,6 +24,7 @@ import httpx
 import uvicorn
 
 from credmock.app import CredmockApp, create_app
+from credmock.serving import url_host
 from credmock.settings import Settings
 
 
@@ -108,11 +110,16 @@ class LiveServer:
 
 class ServerProcess:
     """``credmock serve`` started as a user starts it, in a child process. Its output (banner,
-    request log) is read as it comes, so a full pipe never blocks it; :meth:`wait_for_line`."""
+    request log) is read as it comes, so a full pipe never blocks it; :meth:`wait_for_line`.
+
+    Without ``port`` the server binds port 0 and the real port is read from its banner, so two
+    servers started at once (parallel test processes) can never be handed the same port."""
+
+    BANNER = re.compile(r"^credmock serving .* on https?://\S+:(\d+)$")
 
     def __init__(self, arguments: Sequence[str] = (), *, host: str = "127.0.0.1", port: int | None = None):
-        self.port = port or free_port(host)
-        self.base_url = f"http://{host}:{self.port}"
+        self.host = host
+        self.port: int | None = port
         self.command = [
             sys.executable,
             "-m",
@@ -121,13 +128,19 @@ class ServerProcess:
             "--host",
             host,
             "--port",
-            str(self.port),
+            str(port or 0),
             *arguments,
         ]
         self.process: subprocess.Popen[str] | None = None
         self.output = ""
         self._lines: list[str] = []
         self._reader: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the server's port is known once it has started")
+        return f"http://{url_host(self.host)}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         self.process = subprocess.Popen(
@@ -143,11 +156,26 @@ class ServerProcess:
         )
         self._reader.start()
         try:
-            wait_until_healthy(self.base_url, timeout, self.process)
+            started = time.monotonic()
+            self.port = self._bound_port(timeout)
+            wait_until_healthy(self.base_url, max(1.0, timeout - (time.monotonic() - started)), self.process)
         except Exception:
             self.stop()
             raise
         return self
+
+    def _bound_port(self, timeout: float) -> int:
+        """The port the banner names, printed once the socket is bound."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.lines():
+                if found := self.BANNER.match(line.strip()):
+                    return int(found.group(1))
+            if self.process is not None and self.process.poll() is not None:
+                self._reader.join(timeout=10)  # type: ignore[union-attr]
+                raise RuntimeError(f"credmock exited with {self.process.returncode} before serving")
+            time.sleep(0.02)
+        raise TimeoutError(f"credmock printed no banner within {timeout} s:\n{''.join(self._lines)}")
 
     def _read(self, stream: typing.IO[str]) -> None:
         for line in stream:
