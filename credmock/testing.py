@@ -166,16 +166,8 @@ class ServerProcess:
 
     def _bound_port(self, timeout: float) -> int:
         """The port the banner names, printed once the socket is bound."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in self.lines():
-                if found := self.BANNER.match(line.strip()):
-                    return int(found.group(1))
-            if self.process is not None and self.process.poll() is not None:
-                self._reader.join(timeout=10)  # type: ignore[union-attr]
-                raise RuntimeError(f"credmock exited with {self.process.returncode} before serving")
-            time.sleep(0.02)
-        raise TimeoutError(f"credmock printed no banner within {timeout} s:\n{''.join(self._lines)}")
+        banner = self._first_line(lambda line: bool(self.BANNER.match(line.strip())), timeout, "no banner")
+        return int(self.BANNER.match(banner.strip()).group(1))  # type: ignore[union-attr]
 
     def _read(self, stream: typing.IO[str]) -> None:
         for line in stream:
@@ -187,14 +179,24 @@ class ServerProcess:
 
     def wait_for_line(self, text: str, timeout: float = 20.0) -> str:
         """The first line printed that contains ``text``, waiting for it up to ``timeout`` s."""
+        return self._first_line(lambda line: text in line, timeout, f"no line with {text!r}")
+
+    def _first_line(self, matches: typing.Callable[[str], bool], timeout: float, missing: str) -> str:
+        """The first line printed that ``matches``; RuntimeError as soon as the process has ended
+        without printing one, TimeoutError after ``timeout`` s."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = next((line for line in self.lines() if text in line), None)
+            process = self.process
+            ended = process is not None and process.poll() is not None
+            if ended and self._reader is not None:
+                self._reader.join(timeout=10)  # the lines printed before the end
+            found = next((line for line in self.lines() if matches(line)), None)
             if found is not None:
                 return found
+            if ended and process is not None:
+                raise RuntimeError(f"credmock exited with {process.returncode} before printing {missing}")
             time.sleep(0.02)
-        printed = "".join(self._lines)
-        raise TimeoutError(f"credmock printed no line with {text!r} within {timeout} s:\n{printed}")
+        raise TimeoutError(f"credmock printed {missing} within {timeout} s:\n{''.join(self._lines)}")
 
     def stop(self) -> str:
         """Stop the server; returns everything it printed."""
