@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.scenarios import RESET, TENANT
-from credmock.testing import free_port, stop_process
+from credmock.tools.testing import free_port, stop_process
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent

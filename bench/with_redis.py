@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from credmock.testing import RedisServer
+from credmock.tools.testing import RedisServer
 
 
 def main(argv: list[str]) -> int:

@@ -18,18 +18,22 @@ from connexion.exceptions import ResolverError
 from connexion.middleware import MiddlewarePosition
 from connexion.resolver import Resolver
 
-from credmock import connexion_compat, cors, http_errors
-from credmock import exceptions as errors
-from credmock.compiled import CompiledOperations, CompiledOperationsMiddleware, RouteAheadMiddleware
-from credmock.docs_ui import DocsEntry, DocsPaths, middlewares
+from credmock.core import exceptions as errors
+from credmock.core.token_source import TokenSource
 from credmock.domain import Domain
 from credmock.handlers import credentials, mock_api, storefront
-from credmock.inspection import Inspection
-from credmock.request_drain import serve_draining
-from credmock.request_head import RequestHeadMiddleware
-from credmock.security import name_security_schemes, security_map
+from credmock.http import connexion_compat, cors
+from credmock.http import errors as http_errors
+from credmock.http.compiled import CompiledOperations, CompiledOperationsMiddleware, RouteAheadMiddleware
+from credmock.http.docs_ui import DocsEntry, DocsPaths, middlewares
+from credmock.http.request_drain import serve_draining
+from credmock.http.request_head import RequestHeadMiddleware
+from credmock.http.security import name_security_schemes, security_map
+from credmock.http.validation import validator_map
+from credmock.mail.outbox import Outbox
+from credmock.observe.inspection import Inspection
 from credmock.settings import Settings
-from credmock.validation import validator_map
+from credmock.store import Store, open_store
 
 CONTRACT_SPEC = "openapi.yaml"
 MOCK_API_SPEC = "mock-api.yaml"
@@ -129,6 +133,7 @@ class CredmockApp:
     """
 
     domain: Domain
+    outbox: Outbox  # the emails sent (the domain only sends them)
     settings: Settings
     inspection: Inspection  # request journal and faults
     docs: list[DocsEntry]  # the Swagger UI of each API, in the order added
@@ -181,28 +186,42 @@ ENGINES: dict[str, type[CredmockAsyncApp] | type[CredmockFlaskApp]] = {
 }
 
 
-def create_app(
-    settings: Settings | None = None,
-    domain: Domain | None = None,
+def build_domain(
+    settings: Settings,
     *,
-    compile_operations: bool = True,
-) -> CredmockApp:
+    store: Store | None = None,
+    token_source: TokenSource | None = None,
+    outbox: Outbox | None = None,
+) -> Domain:
+    """The domain of ``settings`` over its store, with the outbox its emails go to: the parts
+    given, the others built from ``settings`` (ValueError for a setting that cannot be used)."""
+    store = store or open_store(settings.state)
+    token_source = token_source or TokenSource(settings.seed)
+    outbox = outbox or Outbox.for_settings(settings, store, token_source)
+    return Domain(settings, store=store, token_source=token_source, outbox=outbox)
+
+
+def create_app(settings: Settings | None = None, *, compile_operations: bool = True) -> CredmockApp:
     """The app of ``settings``. The async engine answers the operations it can compile from
-    objects built once (:mod:`credmock.compiled`); ``compile_operations=False`` leaves every
+    objects built once (:mod:`credmock.http.compiled`); ``compile_operations=False`` leaves every
     request to Connexion's middleware, for comparing the two."""
     settings = settings or Settings()
-    domain = domain or Domain(settings)
+    store = open_store(settings.state)
+    token_source = TokenSource(settings.seed)
+    outbox = Outbox.for_settings(settings, store, token_source)
+    domain = build_domain(settings, store=store, token_source=token_source, outbox=outbox)
     engine = ENGINES.get(settings.engine)
     if engine is None:
         raise ValueError(f"unknown engine {settings.engine!r}: choose one of {', '.join(ENGINES)}")
     app = engine(__name__, validator_map=validator_map(settings.max_body_bytes), middlewares=middlewares())
     app.settings = settings
     app.domain = domain
+    app.outbox = outbox
     contract_operations = {**credentials.OPERATIONS, **storefront.OPERATIONS}
     app.inspection = Inspection.from_settings(settings, contract_operations)
     apis: list[tuple[str, Mapping[str, Callable[..., Any]]]] = [
         (CONTRACT_SPEC, contract_operations),
-        (MOCK_API_SPEC, mock_api.operations(app.inspection)),
+        (MOCK_API_SPEC, mock_api.operations(app.inspection, outbox)),
     ]
     docs = DocsPaths()
     allowed_methods = http_errors.AllowedMethods()

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from credmock.models import DEFAULT_CUSTOMER_SCOPES
+from credmock.core.models import DEFAULT_CUSTOMER_SCOPES
 
 # The control token of the /_mock API: the header it travels in, the variable it may come from.
 CONTROL_TOKEN_HEADER = "X-Mock-Control-Token"

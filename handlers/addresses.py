@@ -7,9 +7,9 @@ from typing import Any
 
 from credmock.handlers.fields import boolean, wire_names
 
-from credmock import exceptions as errors
+from credmock.core import exceptions as errors
+from credmock.core.models import Address
 from credmock.domain import Domain
-from credmock.models import Address
 
 NO_CONTENT = (None, 204)
 OK_WITHOUT_BODY = (None, 200)  # the reference's answer to an update

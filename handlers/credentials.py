@@ -2,7 +2,7 @@
 name, answer.
 
 Connexion passes the path's ``tenant``, the validated JSON ``body`` and the ``token_info``
-that the bearer check produced (see :mod:`credmock.security`).
+that the bearer check produced (see :mod:`credmock.http.security`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from credmock import exceptions as errors
+from credmock.core import exceptions as errors
 
 
 def require_texts(**fields: Any) -> tuple[str, ...]:

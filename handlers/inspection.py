@@ -8,12 +8,12 @@ import functools
 from importlib import resources
 from typing import Any
 
-from credmock.clock import iso_time
+from credmock.core.clock import iso_time
 from credmock.domain import Domain
-from credmock.exchanges import Exchange
-from credmock.faults import Fault
-from credmock.inspection import Inspection
-from credmock.journal import masked_body
+from credmock.observe.exchanges import Exchange
+from credmock.observe.faults import Fault
+from credmock.observe.inspection import Inspection
+from credmock.observe.journal import masked_body
 
 Body = dict[str, Any]
 
@@ -109,7 +109,7 @@ INBOX_HEADERS = {
 
 @functools.cache
 def inbox_page() -> str:
-    return resources.files("credmock").joinpath("inbox.html").read_text(encoding="utf-8")
+    return resources.files("credmock.observe").joinpath("inbox.html").read_text(encoding="utf-8")
 
 
 def get_inbox(_inspection: Inspection, _domain: Domain) -> tuple[str, int, dict[str, str]]:

@@ -10,12 +10,12 @@ from typing import Any
 from credmock.handlers import inspection as inspection_handlers
 from credmock.handlers.fields import bounded_number, optional_text, require_text, require_texts, wire_names
 
-from credmock import exceptions as errors
-from credmock.clock import iso_time
+from credmock.core import exceptions as errors
+from credmock.core.clock import LATEST_TIME, iso_time
+from credmock.core.models import ANONYMOUS, AccessToken, CustomerProfile
 from credmock.domain import Domain
-from credmock.domain.base import LATEST_TIME
-from credmock.inspection import Inspection
-from credmock.models import ANONYMOUS, AccessToken, CustomerProfile
+from credmock.mail.outbox import Outbox
+from credmock.observe.inspection import Inspection
 
 Body = dict[str, Any]
 
@@ -32,27 +32,28 @@ def _token_response(token: AccessToken) -> dict[str, Any]:
 
 
 def list_outbox(
+    outbox: Outbox,
     domain: Domain,
     tenant: str | None = None,
     to: str | None = None,
     kind: str | None = None,
     limit: int | None = None,
 ) -> tuple[list[dict[str, str]], int]:
-    emails = domain.outbox.find(tenant=tenant, to=to, kind=kind, limit=limit)
+    emails = outbox.find(tenant=tenant, to=to, kind=kind, limit=limit)
     return [email.to_dict(iso_time) for email in emails], 200
 
 
 def get_latest_email(
-    domain: Domain, tenant: str | None = None, to: str | None = None, kind: str | None = None
+    outbox: Outbox, domain: Domain, tenant: str | None = None, to: str | None = None, kind: str | None = None
 ) -> tuple[dict[str, str], int]:
-    email = domain.outbox.latest(tenant=tenant, to=to, kind=kind)
+    email = outbox.latest(tenant=tenant, to=to, kind=kind)
     if email is None:
         raise errors.NotFound("No email in the outbox matches.")
     return email.to_dict(iso_time), 200
 
 
-def clear_outbox(domain: Domain) -> tuple[None, int]:
-    domain.outbox.clear()
+def clear_outbox(outbox: Outbox, domain: Domain) -> tuple[None, int]:
+    outbox.clear()
     return None, 204
 
 
@@ -115,10 +116,14 @@ def get_health(domain: Domain) -> tuple[dict[str, Any], int]:
     return {"status": "ok", **domain.get_health()}, 200
 
 
-OPERATIONS = {
+# The operations that read the outbox: they get it bound before the domain.
+OUTBOX_OPERATIONS = {
     "listOutbox": list_outbox,
     "getLatestEmail": get_latest_email,
     "clearOutbox": clear_outbox,
+}
+
+OPERATIONS = {
     "listCustomers": list_customers,
     "getCustomer": get_customer,
     "createCustomer": create_customer,
@@ -129,13 +134,15 @@ OPERATIONS = {
 }
 
 
-def operations(inspection: Inspection) -> dict[str, Callable[..., Any]]:
+def operations(inspection: Inspection, outbox: Outbox) -> dict[str, Callable[..., Any]]:
     """Every operation of the mock API, each taking the domain first (as the resolver binds
-    it); those of :mod:`inspection_handlers` get the app's ``inspection`` bound before it."""
+    it); those of :mod:`inspection_handlers` get the app's ``inspection`` bound before it, and
+    those of the outbox the app's ``outbox``."""
     bound: dict[str, Callable[..., Any]] = dict(OPERATIONS)
-    for operation_id, handler in inspection_handlers.OPERATIONS.items():
-        with_inspection = functools.partial(handler, inspection)
-        with_inspection.__name__ = handler.__name__  # type: ignore[attr-defined]
-        with_inspection.__doc__ = handler.__doc__
-        bound[operation_id] = with_inspection
+    for component, handlers in ((inspection, inspection_handlers.OPERATIONS), (outbox, OUTBOX_OPERATIONS)):
+        for operation_id, handler in handlers.items():
+            with_component = functools.partial(handler, component)
+            with_component.__name__ = handler.__name__  # type: ignore[attr-defined]
+            with_component.__doc__ = handler.__doc__
+            bound[operation_id] = with_component
     return bound

@@ -16,11 +16,11 @@ from credmock.handlers.addresses import NO_CONTENT, OK_WITHOUT_BODY, without_ver
 from credmock.handlers.addresses import OPERATIONS as ADDRESS_OPERATIONS
 from credmock.handlers.fields import require_text, require_texts, wire_names
 
-from credmock import exceptions as errors
+from credmock.core import exceptions as errors
+from credmock.core.email_address import normalise_email, same_email
+from credmock.core.models import DEFAULT_SITE, AccessToken, Address, CustomerProfile
 from credmock.domain import Domain
 from credmock.domain.profile import check_company_details
-from credmock.email_address import normalise_email, same_email
-from credmock.models import DEFAULT_SITE, AccessToken, Address, CustomerProfile
 
 # The profile's fields the domain's errors name, by their wire names.
 PROFILE_FIELDS = {

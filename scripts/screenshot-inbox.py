@@ -14,7 +14,7 @@ import httpx
 from playwright.sync_api import sync_playwright
 
 from credmock.settings import Settings
-from credmock.testing import LiveServer
+from credmock.tools.testing import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "images" / "inbox.png"

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from credmock.app import CONTRACT_SPEC, MOCK_API_SPEC, STOREFRONT_SPEC, CredmockApp, create_app, load_spec
-from credmock.contract import ContractChecker
 from credmock.settings import Settings
+from credmock.tools.contract import ContractChecker
 
 TENANT = "demo"
 ALICE = {"email": "alice@example.com", "password": "alice-pass-1", "id": "10000001"}

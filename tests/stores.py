@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from credmock.testing import RedisServer, redis_server_path
+from credmock.tools.testing import RedisServer, redis_server_path
 
 STORES = ["memory", "sqlite", "redis"]
 SHARED_STORES = ["sqlite", "redis"]

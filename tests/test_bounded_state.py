@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from credmock import exceptions as errors
+from credmock.app import build_domain
+from credmock.core import exceptions as errors
 from credmock.domain import Domain
-from credmock.domain.state import EXPIRED_TOKEN_MEMORY, PURGE_INTERVAL
+from credmock.domain.purging import EXPIRED_TOKEN_MEMORY, PURGE_INTERVAL
 from credmock.settings import Settings
 from tests.conftest import ALICE, BOB, TENANT
 from tests.stores import STORES
@@ -25,7 +26,7 @@ def settings() -> Settings:
 def domain(request: pytest.FixtureRequest, settings: Settings, store_urls) -> Domain:
     import dataclasses
 
-    domain = Domain(dataclasses.replace(settings, state=store_urls(request.param), reset_on_start=True))
+    domain = build_domain(dataclasses.replace(settings, state=store_urls(request.param), reset_on_start=True))
     request.addfinalizer(domain.close)
     return domain
 

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import httpx
 
 from credmock.settings import Settings
-from credmock.testing import LiveServer
+from credmock.tools.testing import LiveServer
 from tests.conftest import ALICE, TENANT
 
 PAGES = Path(__file__).parent / "browser"

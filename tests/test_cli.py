@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from credmock.testing import ServerProcess, free_port
+from credmock.tools.testing import ServerProcess, free_port
 
 SEEDED = ["--seed", "42", "--fake-customers", "3"]
 
@@ -54,7 +54,7 @@ def seeded_runs() -> list[dict[str, Any]]:
 
 
 def serve_and_fail(*arguments: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "credmock.cli", "serve", "--port", str(free_port()), *arguments]
+    command = [sys.executable, "-m", "credmock.tools.cli", "serve", "--port", str(free_port()), *arguments]
     return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
 
@@ -282,7 +282,7 @@ def test_serve_bad_environment_value_is_one_line_and_exit_2(variable: str, value
 
 
 def test_serve_help_names_the_variable_of_every_option():
-    from credmock.cli import build_parser
+    from credmock.tools.cli import build_parser
 
     serve_parser = build_parser({}).parse_args(["serve"])
     help_text = " ".join(run_credmock("serve", "--help").stdout.split())
@@ -362,7 +362,7 @@ def test_open_control_api_with_a_control_token_is_refused():
     ids=["switch-on", "switch-off", "empty-is-unset", "path", "int", "repeatable-comma-list"],
 )
 def test_serve_environment_values_are_read_as_the_flag_reads_them(variables, expected):
-    from credmock.cli import build_parser
+    from credmock.tools.cli import build_parser
 
     arguments = vars(build_parser(variables).parse_args(["serve"]))
 

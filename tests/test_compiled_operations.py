@@ -1,7 +1,7 @@
 """The compiled operations answer exactly as Connexion's own middleware does.
 
 The async engine answers the operations it can compile from objects built once per operation
-(``credmock.compiled``); ``create_app(compile_operations=False)`` leaves every request to
+(``credmock.http.compiled``); ``create_app(compile_operations=False)`` leaves every request to
 Connexion's middleware. The same requests, sent to one app of each kind, must get the same
 status, content type and body: valid and invalid tokens, parameters, bodies, content types.
 """
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
 from credmock.app import create_app
-from credmock.compiled import CompiledOperationsMiddleware
+from credmock.http.compiled import CompiledOperationsMiddleware
 from credmock.settings import Settings
 from tests.conftest import ALICE, TENANT
 

@@ -17,7 +17,7 @@ import pytest
 
 from credmock.app import ENGINES
 from credmock.settings import Settings
-from credmock.testing import LiveServer
+from credmock.tools.testing import LiveServer
 from tests.conftest import ALICE, TENANT, bearer
 
 RACERS = 16

@@ -16,7 +16,7 @@ from connexion.jsonifier import Jsonifier
 from connexion.validators import AbstractRequestBodyValidator, JSONRequestBodyValidator
 from uvicorn.protocols.http import h11_impl, httptools_impl
 
-from credmock.connexion_compat import PRIVATE_MEMBERS, PrivateMember
+from credmock.http.connexion_compat import PRIVATE_MEMBERS, PrivateMember
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from credmock import cli
 from credmock.app import create_app
-from credmock.contract import ContractChecker
 from credmock.settings import Settings
-from credmock.testing import ServerProcess, free_port
+from credmock.tools import cli
+from credmock.tools.contract import ContractChecker
+from credmock.tools.testing import ServerProcess, free_port
 from tests.conftest import ALICE, TENANT, ContractClient, bearer
 
 CONTROL_TOKEN = "ctl-7Kq2-long-enough-to-be-unguessable"

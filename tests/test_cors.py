@@ -7,9 +7,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.testclient import TestClient
 
 from credmock.app import create_app
-from credmock.cli import build_parser, main, settings_from_arguments
-from credmock.cors import PathCORSMiddleware, middleware_options
+from credmock.http.cors import PathCORSMiddleware, middleware_options
 from credmock.settings import Settings
+from credmock.tools.cli import build_parser, main, settings_from_arguments
 from tests.conftest import ALICE, ContractClient, bearer
 
 SHOP = "http://shop.example:3000"

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from credmock.app import CONTRACT_SPEC, MOCK_API_SPEC, load_served_spec
-from credmock.cli import banner
-from credmock.docs_ui import DocsPaths, middlewares
-from credmock.testing import LiveServer
+from credmock.http.docs_ui import DocsPaths, middlewares
+from credmock.tools.cli import banner
+from credmock.tools.testing import LiveServer
 
 DOCUMENTED = [("/ui/", "/openapi.json", CONTRACT_SPEC), ("/_mock/ui/", "/_mock/openapi.json", MOCK_API_SPEC)]
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from credmock import exceptions as errors
+from credmock.app import build_domain
+from credmock.core import exceptions as errors
+from credmock.core.messages import EMAIL_CHANGE, FAILED, PASSWORD_RESET, SENT, Delivery, Email
+from credmock.core.models import PROFILE_EDIT_SCOPE, AccessToken, Address
+from credmock.core.seeding import FixtureError
 from credmock.domain import Domain
-from credmock.models import PROFILE_EDIT_SCOPE, AccessToken, Address
-from credmock.outbox import EMAIL_CHANGE, PASSWORD_RESET, Email
-from credmock.seeding import FixtureError
 from credmock.settings import Settings
-from credmock.smtp import FAILED, SENT, Delivery
 from tests.conftest import EXPIRED_TOKEN_FAULT, INVALID_TOKEN_FAULT
 from tests.stores import SHARED_STORES, STORES
 
@@ -32,7 +32,7 @@ def make_domain(request: pytest.FixtureRequest, store_urls) -> Callable[..., Dom
         settings = Settings(
             seed=seed, clock_start=START, state=store_urls(request.param), reset_on_start=True, **overrides
         )
-        domain = Domain(settings)
+        domain = build_domain(settings)
         request.addfinalizer(domain.close)
         return domain
 
@@ -513,11 +513,11 @@ def test_same_seed_gives_same_tokens_and_customer_ids(make_domain):
 @pytest.mark.parametrize("field", ["password_reset_link", "email_change_link"])
 def test_domain_bad_link_template_is_refused_at_start(field):
     with pytest.raises(ValueError, match=r"placeholders \{tenant\}, \{token\} and \{email\}"):
-        Domain(Settings(**{field: "http://shop.example/?t={tokn}"}))
+        build_domain(Settings(**{field: "http://shop.example/?t={tokn}"}))
 
 
 def test_request_reset_password_link_template_with_literal_braces():
-    domain = Domain(Settings(password_reset_link="http://shop.example/{{x}}/{token}"))
+    domain = build_domain(Settings(password_reset_link="http://shop.example/{{x}}/{token}"))
     domain.request_reset_password("demo", "alice@example.com")
     email = domain.outbox.latest()
     assert email.link == f"http://shop.example/{{x}}/{email.token}"
@@ -555,7 +555,7 @@ def test_shared_store_keeps_its_state_at_start_unless_reset_on_start(kind, store
     url = store_urls(kind)
 
     def open_domain(**overrides: Any) -> Domain:
-        return Domain(Settings(seed=7, clock_start=START, state=url, **overrides))
+        return build_domain(Settings(seed=7, clock_start=START, state=url, **overrides))
 
     first = open_domain(reset_on_start=True)
     first.create_customer("demo", "kept@example.com", "kept-pass-1")
@@ -682,7 +682,7 @@ def test_reset_refuses_bad_fixtures_before_touching_the_store(make_domain, tmp_p
         "tenants:\n  shop:\n    customers:\n"
         "      - {email: a@example.com, password: x}\n      - {email: A@Example.com, password: y}\n"
     )
-    domain.settings = dataclasses.replace(domain.settings, fixtures_path=fixtures)
+    domain.state.settings = dataclasses.replace(domain.settings, fixtures_path=fixtures)
     domain.load_fixtures()
     with pytest.raises(FixtureError):
         domain.reset_state()

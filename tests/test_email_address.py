@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from credmock import exceptions as errors
-from credmock.email_address import email_key, normalise_email, same_email
+from credmock.core import exceptions as errors
+from credmock.core.email_address import email_key, normalise_email, same_email
 
 
 @pytest.mark.parametrize(

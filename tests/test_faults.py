@@ -12,7 +12,7 @@ import pytest
 
 from credmock.app import create_app
 from credmock.settings import Settings
-from credmock.testing import LiveServer
+from credmock.tools.testing import LiveServer
 from tests.conftest import ALICE, DAVE_OF_ACME, TENANT
 
 REQUEST_RESET = "POST-customer-request-reset-password"

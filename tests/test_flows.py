@@ -13,7 +13,7 @@ import pytest
 
 from credmock.app import create_app
 from credmock.settings import Settings
-from credmock.testing import ServerProcess
+from credmock.tools.testing import ServerProcess
 
 EXTERNAL_BASE_URL = os.environ.get("CREDMOCK_BASE_URL")
 # In-process on each engine (Settings.engine), `credmock serve` on the default one, and

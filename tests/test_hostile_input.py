@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from credmock import request_drain
 from credmock.app import ENGINES
-from credmock.contract import ContractChecker
+from credmock.http import request_drain
 from credmock.settings import DEFAULT_MAX_BODY_BYTES, Settings
-from credmock.testing import LiveServer
+from credmock.tools.contract import ContractChecker
+from credmock.tools.testing import LiveServer
 from tests.conftest import ALICE, BOB, DAVE_OF_ACME, TENANT, bearer
 
 RESET = f"/customer/{TENANT}/password/reset"

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from credmock.settings import Settings
-from credmock.testing import LiveServer
+from credmock.tools.testing import LiveServer
 from tests.conftest import ALICE, BOB, TENANT
 from tests.test_browser import PAGE_TIMEOUT_MS, PAGES, static_site
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from credmock.journal import MASK
+from credmock.observe.journal import MASK
 from tests.conftest import ALICE, TENANT, bearer
 
 CHANGE = f"/customer/{TENANT}/password/change"

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from credmock.proxy import ViolationLog, create_proxy_app, uvicorn_config
 from credmock.settings import Settings
-from credmock.testing import LiveServer, free_port
+from credmock.tools.proxy import ViolationLog, create_proxy_app, uvicorn_config
+from credmock.tools.testing import LiveServer, free_port
 from tests.broken_server import ANONYMOUS_TOKEN, Answer, BrokenServer, ThreadedServer
 from tests.conftest import ALICE, TENANT, bearer
 
@@ -174,7 +174,7 @@ def test_proxy_command_logs_each_violation_on_one_line(broken):
     command = [
         sys.executable,
         "-m",
-        "credmock.cli",
+        "credmock.tools.cli",
         "proxy",
         "--upstream",
         broken.base_url,

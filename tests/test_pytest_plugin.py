@@ -1,4 +1,4 @@
-"""The pytest plugin (credmock/pytest_plugin.py), used as a user uses it: inner pytest runs with
+"""The pytest plugin (credmock/tools/pytest_plugin.py), used as a user uses it: inner pytest runs with
 ``pytester``, the plugin loaded through its ``pytest11`` entry point, as ``pip install`` leaves it."""
 
 from __future__ import annotations

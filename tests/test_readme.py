@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from credmock.testing import ServerProcess
+from credmock.tools.testing import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -97,4 +97,4 @@ def test_wheel_carries_spec_handlers_and_fixtures(tmp_path: Path):
 
     assert len(expected) >= 10
     assert not expected - packaged, f"missing from the wheel: {sorted(expected - packaged)}"
-    assert "credmock/cli.py" in packaged
+    assert "credmock/tools/cli.py" in packaged

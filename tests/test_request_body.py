@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from credmock.request_body import BodyError, decode_json_body, media_type
+from credmock.http.request_body import BodyError, decode_json_body, media_type
 
 JSON = "application/json"
 

@@ -11,8 +11,8 @@ from datetime import datetime
 import httpx
 import pytest
 
-from credmock.request_log import clock_text
-from credmock.testing import ServerProcess, free_port
+from credmock.observe.request_log import clock_text
+from credmock.tools.testing import ServerProcess, free_port
 from tests.conftest import ALICE, TENANT
 
 CHANGE = f"/customer/{TENANT}/password/change"
@@ -92,7 +92,7 @@ def test_quiet_prints_no_request_line() -> None:
 )
 def test_bad_observation_options_stop_the_server_at_start(arguments: list[str], message: str) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "credmock.cli", "serve", "--port", str(free_port()), *arguments],
+        [sys.executable, "-m", "credmock.tools.cli", "serve", "--port", str(free_port()), *arguments],
         capture_output=True,
         text=True,
         timeout=60,

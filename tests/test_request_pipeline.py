@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from credmock.app import ENGINES
-from credmock.request_body import DEFAULT_MAX_JSON_DEPTH
+from credmock.http.request_body import DEFAULT_MAX_JSON_DEPTH
 from credmock.settings import Settings
-from credmock.testing import LiveServer
+from credmock.tools.testing import LiveServer
 from tests.conftest import ALICE, TENANT, bearer
 from tests.test_hostile_input import RESET, HostileClient, error_type
 from tests.test_hostile_input import client as client  # the fixture, by name

@@ -30,9 +30,9 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from credmock.app import CONTRACT_SPEC, ENGINES, MOCK_API_SPEC, load_served_spec
-from credmock.contract import ContractChecker
 from credmock.settings import Settings
-from credmock.testing import LiveServer
+from credmock.tools.contract import ContractChecker
+from credmock.tools.testing import LiveServer
 from tests.conftest import ALICE, TENANT
 from tests.test_hostile_input import HostileClient
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from credmock.cli import main
-from credmock.email_address import email_key
-from credmock.testing import RedisServer, ServerProcess
+from credmock.core.email_address import email_key
+from credmock.tools.cli import main
+from credmock.tools.testing import RedisServer, ServerProcess
 from tests.conftest import ALICE, BOB, TENANT, bearer
 from tests.stores import SHARED_STORES
 from tests.test_smtp import start_smtp, wait_for

@@ -15,10 +15,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from credmock.app import create_app
-from credmock.mail import compose
-from credmock.outbox import PASSWORD_RESET
+from credmock.core.messages import PASSWORD_RESET
+from credmock.mail.compose import compose
 from credmock.settings import Settings
-from credmock.testing import free_port
+from credmock.tools.testing import free_port
 from tests.conftest import ALICE, TENANT, bearer
 
 SHOP_SENDER = "Demo Shop <shop@example.com>"

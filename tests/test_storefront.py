@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from credmock.app import CONTRACT_SPEC, STOREFRONT_SPEC, load_spec, mount_spec
-from credmock.outbox import PASSWORD_RESET
+from credmock.core.messages import PASSWORD_RESET
 from tests.conftest import ALICE, BOB, DAVE_OF_ACME, TENANT, ContractClient, bearer, error_body, error_fields
 
 ANONYMOUS_LOGIN = "/customerlogin/auth/anonymous/login"

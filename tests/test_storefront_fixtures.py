@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from credmock.domain import Domain
-from credmock.seeding import FixtureError, load_fixtures
+from credmock.app import build_domain
+from credmock.core.seeding import FixtureError, load_fixtures
 from credmock.settings import Settings
 from tests.conftest import bearer
 from tests.test_cli import serve_and_fail
@@ -146,7 +146,7 @@ def test_fixture_first_address_is_the_default_when_none_is_marked(tmp_path: Path
         "         addresses: [{contactName: A}, {contactName: B}]}\n",
         encoding="utf-8",
     )
-    domain = Domain(Settings(fixtures_path=path))
+    domain = build_domain(Settings(fixtures_path=path))
     [customer] = domain.list_customers("demo")
     assert [(address.contact_name, address.is_default) for address in customer.profile.addresses] == [
         ("A", True),

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from credmock.contract import ContractChecker
 from credmock.settings import Settings
-from credmock.testing import LiveServer
+from credmock.tools.contract import ContractChecker
+from credmock.tools.testing import LiveServer
 from tests.conftest import bearer
 
 

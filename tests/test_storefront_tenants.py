@@ -7,10 +7,10 @@ import logging
 import httpx
 import pytest
 
-from credmock.cli import build_parser, settings_from_arguments
-from credmock.domain import Domain
+from credmock.app import build_domain
 from credmock.settings import Settings
-from credmock.testing import ServerProcess
+from credmock.tools.cli import build_parser, settings_from_arguments
+from credmock.tools.testing import ServerProcess
 from tests.conftest import ALICE, bearer, error_body
 from tests.test_cli import serve_and_fail
 from tests.test_storefront import ANONYMOUS_LOGIN, anonymous_login, credentials, login
@@ -52,7 +52,7 @@ def test_unknown_tenant_is_logged_again_after_a_reset(client, caplog):
 
 def test_unknown_tenant_without_fixtures_names_no_known_tenant(caplog):
     caplog.set_level(logging.WARNING, logger="credmock")
-    Domain(Settings(fixtures_path=None)).anonymous_login("shop")
+    build_domain(Settings(fixtures_path=None)).anonymous_login("shop")
     assert tenant_log(caplog) == ["tenant 'shop' is not in the fixtures (known: none); it starts empty"]
 
 

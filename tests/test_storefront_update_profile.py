@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from credmock.testing import ServerProcess
+from credmock.tools.testing import ServerProcess
 from tests.conftest import (
     ALICE,
     BAD_AUTHORIZATIONS,

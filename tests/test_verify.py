@@ -13,11 +13,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from credmock.cli import main
 from credmock.settings import Settings
-from credmock.testing import LiveServer, free_port
-from credmock.verify import VerifyOptions
-from credmock.verify.runner import Verifier
+from credmock.tools.cli import main
+from credmock.tools.testing import LiveServer, free_port
+from credmock.tools.verify import VerifyOptions
+from credmock.tools.verify.runner import Verifier
 from tests import broken_server
 from tests.broken_server import Answer, BrokenServer
 from tests.conftest import ALICE, TENANT

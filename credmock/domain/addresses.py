@@ -8,12 +8,21 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from credmock import exceptions as errors
-from credmock.domain.base import DomainBase
+from credmock.core import exceptions as errors
+from credmock.core.models import AccessToken, Address, Customer
+from credmock.core.token_source import TokenSource
 from credmock.domain.profile import merge_patch
-from credmock.models import AccessToken, Address, Customer
+from credmock.domain.sessions import customer_of, require_profile_edit_scope
+from credmock.store import Store
 
 T = TypeVar("T")
+
+ADDRESS_ID_LENGTH = 10
+
+
+def new_address_id(token_source: TokenSource) -> str:
+    """A new address id: ten hex digits, as the real ones."""
+    return token_source.uuid().replace("-", "")[:ADDRESS_ID_LENGTH]
 
 
 def _address_of(customer: Customer, address_id: str) -> Address:
@@ -40,16 +49,20 @@ def _next_version(before: Address, after: Address) -> Address:
     return after if after == before else dataclasses.replace(after, version=before.version + 1)
 
 
-class AddressRules(DomainBase):
+class Addresses:
+    def __init__(self, store: Store, token_source: TokenSource) -> None:
+        self.store = store
+        self.token_source = token_source
+
     def _change_addresses(
         self, access_token: AccessToken, change: Callable[[Customer], tuple[list[Address], T]]
     ) -> T:
         """Apply ``change`` (customer -> their new addresses, and what to answer) to the token's
         customer, again on what another request left if one changed the profile meanwhile. Needs
         the profile edit scope (403)."""
-        self.require_profile_edit_scope(access_token)  # type: ignore[attr-defined]
+        require_profile_edit_scope(access_token)
         while True:
-            customer: Customer = self._customer_of(access_token)  # type: ignore[attr-defined]
+            customer = customer_of(self.store, access_token)
             addresses, answer = change(customer)
             if addresses == customer.profile.addresses:
                 return answer
@@ -66,7 +79,7 @@ class AddressRules(DomainBase):
             existing = customer.profile.addresses
             added = dataclasses.replace(
                 address,
-                id=self._new_address_id(),  # type: ignore[attr-defined]
+                id=new_address_id(self.token_source),
                 is_default=not existing,
                 version=1,
             )
@@ -75,11 +88,11 @@ class AddressRules(DomainBase):
         return self._change_addresses(access_token, add)
 
     def list_addresses(self, access_token: AccessToken) -> list[Address]:
-        return list(self._customer_of(access_token).profile.addresses)  # type: ignore[attr-defined]
+        return list(customer_of(self.store, access_token).profile.addresses)
 
     def get_address(self, access_token: AccessToken, address_id: str) -> Address:
         """The address of this id (404 when the customer has none)."""
-        return _address_of(self._customer_of(access_token), address_id)  # type: ignore[attr-defined]
+        return _address_of(customer_of(self.store, access_token), address_id)
 
     def update_address(
         self,

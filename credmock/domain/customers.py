@@ -6,15 +6,17 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from credmock import exceptions as errors
-from credmock.domain.base import DomainBase
+from credmock.core import exceptions as errors
+from credmock.core.email_address import normalise_email
+from credmock.core.models import Address, Customer, CustomerProfile
+from credmock.core.passwords import hash_password
+from credmock.core.seeding import CustomerSeed
+from credmock.core.token_source import TokenSource
+from credmock.domain.addresses import new_address_id
 from credmock.domain.passwords import check_password_policy
-from credmock.email_address import normalise_email
-from credmock.models import Address, Customer, CustomerProfile
-from credmock.passwords import hash_password
-from credmock.seeding import CustomerSeed
-
-ADDRESS_ID_LENGTH = 10
+from credmock.domain.tenants import TenantRule
+from credmock.settings import Settings
+from credmock.store import Store
 
 
 def taken_error(taken: str, customer: Customer) -> errors.ApiError:
@@ -26,7 +28,15 @@ def taken_error(taken: str, customer: Customer) -> errors.ApiError:
     return errors.Conflict(f"A customer with id '{customer.id}' exists in tenant '{customer.tenant}'.")
 
 
-class CustomerRules(DomainBase):
+class Customers:
+    def __init__(
+        self, settings: Settings, store: Store, token_source: TokenSource, tenant_rule: TenantRule
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.token_source = token_source
+        self.tenant_rule = tenant_rule
+
     def create_customer(
         self,
         tenant: str,
@@ -71,19 +81,16 @@ class CustomerRules(DomainBase):
         if not profile.addresses:
             return profile
         addresses = [
-            address if address.id else dataclasses.replace(address, id=self._new_address_id())
+            address if address.id else dataclasses.replace(address, id=new_address_id(self.token_source))
             for address in profile.addresses
         ]
         if not any(address.is_default for address in addresses):
             addresses[0] = dataclasses.replace(addresses[0], is_default=True)
         return dataclasses.replace(profile, addresses=addresses)
 
-    def _new_address_id(self) -> str:
-        return self.token_source.uuid().replace("-", "")[:ADDRESS_ID_LENGTH]
-
     def _add_customer(self, seed: CustomerSeed, *, check_policy: bool = True) -> Customer:
         while True:
-            customer = self._new_customer(
+            customer = self.build_customer(
                 seed, lambda candidate: self.store.customer(seed.tenant, candidate) is not None, check_policy
             )
             taken = self.store.add_customer(customer)
@@ -93,12 +100,12 @@ class CustomerRules(DomainBase):
                 raise taken_error(taken, customer)
             # a new id drawn by another process meanwhile: draw again
 
-    def _new_customer(
+    def build_customer(
         self, seed: CustomerSeed, id_taken: Callable[[str], bool], check_policy: bool = True
     ) -> Customer:
         """The customer ``seed`` describes, its password hashed, its id (unless the seed has one)
         drawn until ``id_taken`` says it is free; nothing stored."""
-        self.validate_tenant(seed.tenant)
+        self.tenant_rule.validate(seed.tenant)
         email = normalise_email(seed.email, "email")
         if check_policy:
             check_password_policy(self.settings, seed.password, "password")
@@ -122,11 +129,11 @@ class CustomerRules(DomainBase):
                 return candidate
 
     def list_customers(self, tenant: str) -> list[Customer]:
-        self.validate_tenant(tenant)
+        self.tenant_rule.validate(tenant)
         return self.store.customers(tenant)
 
     def get_customer(self, tenant: str, customer_id: str) -> Customer:
-        self.validate_tenant(tenant)
+        self.tenant_rule.validate(tenant)
         customer = self.store.customer(tenant, customer_id)
         if customer is None:
             raise errors.NotFound(f"Customer '{customer_id}' not found in tenant '{tenant}'.")

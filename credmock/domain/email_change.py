@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from credmock import exceptions as errors
-from credmock.domain.email_tokens import EmailTokenRules
-from credmock.domain.sessions import customer_gone
-from credmock.email_address import normalise_email, same_email
-from credmock.models import PROFILE_EDIT_SCOPE, AccessToken, Customer
-from credmock.outbox import EMAIL_CHANGE
-from credmock.passwords import verify_password
+from credmock.core import exceptions as errors
+from credmock.core.email_address import normalise_email, same_email
+from credmock.core.messages import EMAIL_CHANGE
+from credmock.core.models import AccessToken, Customer
+from credmock.core.passwords import verify_password
+from credmock.domain.email_tokens import EmailTokens
+from credmock.domain.sessions import customer_gone, customer_of, require_profile_edit_scope
+from credmock.settings import Settings
+from credmock.store import Store
 
 
 def _email_taken(email: str) -> errors.EmailAlreadyUsed:
@@ -18,10 +20,11 @@ def _email_taken(email: str) -> errors.EmailAlreadyUsed:
     )
 
 
-class EmailChangeRules(EmailTokenRules):
-    def require_profile_edit_scope(self, access_token: AccessToken) -> None:
-        if PROFILE_EDIT_SCOPE not in access_token.scopes:
-            raise errors.MissingScope(PROFILE_EDIT_SCOPE)
+class EmailChanges:
+    def __init__(self, settings: Settings, store: Store, email_tokens: EmailTokens) -> None:
+        self.settings = settings
+        self.store = store
+        self.email_tokens = email_tokens
 
     def change_customer_login_email(
         self,
@@ -32,9 +35,9 @@ class EmailChangeRules(EmailTokenRules):
         sync_contact_email: bool = False,
     ) -> None:
         """Email a confirmation token to ``new_email``; nothing changes until it is confirmed."""
-        self.require_profile_edit_scope(access_token)
+        require_profile_edit_scope(access_token)
         new_email = normalise_email(new_email, "new_email")
-        customer = self._customer_of(access_token)  # type: ignore[attr-defined]
+        customer = customer_of(self.store, access_token)
         if not same_email(email, customer.email):
             raise errors.InvalidCredentials(reason="email is not the login email of the token's customer")
         if not verify_password(password, customer.password_hash):
@@ -46,7 +49,7 @@ class EmailChangeRules(EmailTokenRules):
         owner = self.store.customer_by_email(access_token.tenant, new_email)
         if owner is not None and owner.id != customer.id:
             raise _email_taken(new_email)
-        sent = self._send_email_token(
+        sent = self.email_tokens.send(
             customer,
             EMAIL_CHANGE,
             self.settings.email_change_token_lifetime,
@@ -58,8 +61,8 @@ class EmailChangeRules(EmailTokenRules):
             raise customer_gone()
 
     def confirm_customer_login_email(self, tenant: str, token: str) -> Customer:
-        email_token = self._live_email_token(tenant, token, EMAIL_CHANGE)
-        self._spend_email_token(email_token)
+        email_token = self.email_tokens.live(tenant, token, EMAIL_CHANGE)
+        self.email_tokens.spend(email_token)
         new_email = email_token.new_email or ""
         changed = self.store.change_login_email(
             tenant, email_token.customer_id, new_email, sync_contact_email=email_token.sync_contact_email

@@ -4,24 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from credmock import exceptions as errors
-from credmock.domain.base import DomainBase
-from credmock.mail import build_link, compose
-from credmock.models import Customer, EmailToken
-from credmock.outbox import PASSWORD_RESET, Email
+from credmock.core import exceptions as errors
+from credmock.core.clock import Clock
+from credmock.core.models import Customer, EmailToken
+from credmock.core.token_source import TokenSource
+from credmock.domain.ports import Outbox
+from credmock.domain.purging import Purger
+from credmock.store import Store
 
 EMAIL_TOKEN_LENGTH = 64
 
 
-class EmailTokenRules(DomainBase):
-    def _send_email_token(
+class EmailTokens:
+    def __init__(
+        self, store: Store, clock: Clock, token_source: TokenSource, purger: Purger, outbox: Outbox
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.token_source = token_source
+        self.purger = purger
+        self.outbox = outbox
+
+    def send(
         self, customer: Customer, purpose: str, lifetime: int, *, to: str, **binding: Any
     ) -> EmailToken | None:
         """A new one-time token, replacing the customer's previous one of the same purpose,
         and the email that carries it; None (no token, no email) when the customer was removed
         meanwhile (a reset, perhaps on another instance)."""
         now = self.clock.now()
-        self.purge_expired_if_due(now)  # type: ignore[attr-defined]
+        self.purger.purge_expired_if_due(now)
         token = EmailToken(
             value=self.token_source.token(EMAIL_TOKEN_LENGTH),
             tenant=customer.tenant,
@@ -30,36 +41,12 @@ class EmailTokenRules(DomainBase):
             expires_at=now + lifetime,
             **binding,
         )
-        template = (
-            self.settings.password_reset_link
-            if purpose == PASSWORD_RESET
-            else self.settings.email_change_link
-        )
-        link = build_link(template, tenant=customer.tenant, token=token.value, email=to)
-        name = " ".join(part for part in (customer.first_name, customer.last_name) if part)
-        subject, body, html = compose(
-            purpose, name=name, token=token.value, link=link, lifetime_seconds=lifetime
-        )
-        email = Email(
-            id=self.token_source.uuid(),
-            tenant=customer.tenant,
-            to=to,
-            kind=purpose,
-            subject=subject,
-            body=body,
-            html=html,
-            name=name,
-            token=token.value,
-            link=link,
-            customer_id=customer.id,
-            sent_at=now,
-        )
         if not self.store.replace_email_token(token):
             return None
-        self.outbox.send(email)
+        self.outbox.send_token(token, customer=customer, to=to, lifetime=lifetime, sent_at=now)
         return token
 
-    def _live_email_token(self, tenant: str, value: str, purpose: str) -> EmailToken:
+    def live(self, tenant: str, value: str, purpose: str) -> EmailToken:
         """The live token of ``purpose``, or 400 when unknown, spent, expired or of another tenant."""
         token = self.store.email_token(value)
         if token is None or token.tenant != tenant or token.purpose != purpose:
@@ -69,7 +56,7 @@ class EmailTokenRules(DomainBase):
             raise errors.InvalidEmailToken(reason=f"{purpose} token expired")
         return token
 
-    def _spend_email_token(self, token: EmailToken) -> None:
+    def spend(self, token: EmailToken) -> None:
         """Spend the token, or 400 when another request spent it first."""
         if not self.store.spend_email_token(token.value):
             raise errors.InvalidEmailToken(reason=f"{token.purpose} token spent by another request meanwhile")

@@ -7,10 +7,11 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from credmock import exceptions as errors
-from credmock.domain.base import DomainBase
-from credmock.email_address import normalise_email
-from credmock.models import AccessToken, Customer, CustomerProfile
+from credmock.core import exceptions as errors
+from credmock.core.email_address import normalise_email
+from credmock.core.models import AccessToken, Customer, CustomerProfile
+from credmock.domain.sessions import customer_of, require_profile_edit_scope
+from credmock.store import Store
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -50,7 +51,10 @@ def _company_fields(customer: Customer) -> tuple[Any, ...]:
     )
 
 
-class ProfileRules(DomainBase):
+class Profiles:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
     def update_profile(
         self, access_token: AccessToken, changes: Mapping[str, Any], *, version: int | None = None
     ) -> Customer:
@@ -62,9 +66,9 @@ class ProfileRules(DomainBase):
         The login email is not part of the profile: it changes only by the emailed confirmation.
         The contact email can be changed, never removed. A company customer keeps its names and
         company. A change that changes nothing leaves the version where it is."""
-        self.require_profile_edit_scope(access_token)  # type: ignore[attr-defined]
+        require_profile_edit_scope(access_token)
         while True:
-            customer: Customer = self._customer_of(access_token)  # type: ignore[attr-defined]
+            customer = customer_of(self.store, access_token)
             if version is not None and version != customer.version:
                 message = (
                     f"The profile is at version {customer.version}, not {version}: "

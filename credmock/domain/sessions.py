@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from credmock import exceptions as errors
-from credmock.domain.base import DomainBase
-from credmock.domain.state import EXPIRED_TOKEN_MEMORY
-from credmock.models import ANONYMOUS, CUSTOMER, AccessToken, Customer
-from credmock.passwords import verify_password
+from credmock.core import exceptions as errors
+from credmock.core.clock import Clock
+from credmock.core.models import ANONYMOUS, CUSTOMER, PROFILE_EDIT_SCOPE, AccessToken, Customer
+from credmock.core.passwords import verify_password
+from credmock.core.token_source import TokenSource
+from credmock.domain.purging import EXPIRED_TOKEN_MEMORY, Purger
+from credmock.domain.tenants import TenantRule
+from credmock.settings import Settings
+from credmock.store import Store
 
 ACCESS_TOKEN_LENGTH = 28
 REFRESH_TOKEN_LENGTH = 32
@@ -20,7 +24,37 @@ def customer_gone() -> errors.InvalidAccessToken:
     return errors.InvalidAccessToken("token of a customer that no longer exists")
 
 
-class SessionRules(DomainBase):
+def customer_of(store: Store, token: AccessToken) -> Customer:
+    """The customer of a customer token; 401 when it no longer exists."""
+    customer = store.customer(token.tenant, token.customer_id or "")
+    if customer is None:  # the customer is gone: the token means nothing any more
+        raise customer_gone()
+    return customer
+
+
+def require_profile_edit_scope(access_token: AccessToken) -> None:
+    """403 unless the token may edit its customer's profile."""
+    if PROFILE_EDIT_SCOPE not in access_token.scopes:
+        raise errors.MissingScope(PROFILE_EDIT_SCOPE)
+
+
+class Sessions:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Clock,
+        token_source: TokenSource,
+        tenant_rule: TenantRule,
+        purger: Purger,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.token_source = token_source
+        self.tenant_rule = tenant_rule
+        self.purger = purger
+
     def authenticate(self, raw_token: str, tenant: str, *, customer_required: bool) -> AccessToken:
         """The live access token ``raw_token`` for a request to ``tenant``.
 
@@ -38,7 +72,7 @@ class SessionRules(DomainBase):
                 raise errors.InvalidAccessToken("token expired more than a day ago: forgotten")
             raise errors.ExpiredAccessToken(f"token expired {now - token.expires_at:.0f} s ago")
         if token.tenant != tenant:
-            self.validate_tenant(tenant)
+            self.tenant_rule.validate(tenant)
             raise errors.TenantMismatch(reason=f"token of tenant {token.tenant} on tenant {tenant}")
         if customer_required and token.kind != CUSTOMER:
             raise errors.CustomerTokenRequired(reason="anonymous token where a customer token is needed")
@@ -57,7 +91,7 @@ class SessionRules(DomainBase):
         """A new access token, stored; None (nothing stored) when its customer was removed
         meanwhile (a reset, perhaps on another instance)."""
         now = self.clock.now()
-        self.purge_expired_if_due(now)  # type: ignore[attr-defined]
+        self.purger.purge_expired_if_due(now)
         token = AccessToken(
             value=self.token_source.token(ACCESS_TOKEN_LENGTH),
             tenant=tenant,
@@ -71,19 +105,13 @@ class SessionRules(DomainBase):
         )
         return token if self.store.add_access_token(token) else None
 
-    def _customer_of(self, token: AccessToken) -> Customer:
-        customer = self.store.customer(token.tenant, token.customer_id or "")
-        if customer is None:  # the customer is gone: the token means nothing any more
-            raise customer_gone()
-        return customer
-
     # Anonymous sessions -------------------------------------------------------------------------
 
     def anonymous_login(
         self, tenant: str, *, session_id: str | None = None, lifetime: int | None = None
     ) -> AccessToken:
         """A new anonymous token, a new session."""
-        self.validate_tenant(tenant)
+        self.tenant_rule.validate(tenant)
         token = self._issue_access_token(
             tenant, ANONYMOUS, lifetime or self.settings.anonymous_token_lifetime, session_id=session_id
         )
@@ -113,7 +141,7 @@ class SessionRules(DomainBase):
     ) -> AccessToken:
         """A customer token for the customer with this login email; the password is checked
         when given (as a login does), skipped when None (as the mock API allows)."""
-        self.validate_tenant(tenant)
+        self.tenant_rule.validate(tenant)
         customer = self.store.customer_by_email(tenant, email)
         if (
             customer is not None
@@ -156,7 +184,7 @@ class SessionRules(DomainBase):
         session id. Its refresh token is spent; ``previous`` lives on until it expires. 400 naming
         ``field`` when there is no such token, its refresh token is spent or expired, or it is of
         another tenant or of another kind."""
-        self.validate_tenant(tenant)
+        self.tenant_rule.validate(tenant)
         message = errors.InvalidRefreshToken.default_message
         invalid = errors.InvalidRefreshToken(details=[errors.FieldProblem(field, "invalid_value", message)])
         if (
@@ -197,11 +225,11 @@ class SessionRules(DomainBase):
         """What validateauthtoken tells of a live customer token: the seconds it has left, and
         its customer."""
         seconds_left = max(0, round(access_token.expires_at - self.clock.now()))
-        return seconds_left, self._customer_of(access_token)
+        return seconds_left, customer_of(self.store, access_token)
 
     def get_profile(self, access_token: AccessToken) -> Customer | None:
         """The customer an access token belongs to; None for an anonymous token."""
-        return self._customer_of(access_token) if access_token.kind == CUSTOMER else None
+        return customer_of(self.store, access_token) if access_token.kind == CUSTOMER else None
 
     # The mock API ---------------------------------------------------------------------------------
 

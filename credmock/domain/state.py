@@ -1,40 +1,59 @@
-"""The state as a whole: filling an empty store from the fixtures, resetting, purging what has
-expired, moving the clock, counting."""
+"""The state as a whole: filling an empty store from the fixtures, resetting, moving the clock,
+counting."""
 
 from __future__ import annotations
 
-from credmock import exceptions as errors
-from credmock.domain.base import DomainBase, is_valid_tenant
-from credmock.domain.customers import taken_error
-from credmock.email_address import email_key
-from credmock.models import Customer
-from credmock.seeding import CustomerSeed, FixtureError, fake_customers, load_fixtures
+from credmock.core import exceptions as errors
+from credmock.core.clock import Clock
+from credmock.core.email_address import email_key
+from credmock.core.models import Customer
+from credmock.core.seeding import CustomerSeed, FixtureError, fake_customers, load_fixtures
+from credmock.core.token_source import TokenSource
+from credmock.domain.customers import Customers, taken_error
+from credmock.domain.purging import Purger
+from credmock.domain.tenants import TenantRule, is_valid_tenant
+from credmock.settings import Settings
+from credmock.store import Store
 
-# Expired access tokens are remembered this long, so they answer "Access Token expired";
-# after that they answer "Invalid access token", as unknown ones do, and are purged.
-EXPIRED_TOKEN_MEMORY = 86_400
-# Adding state first purges what has expired, at most this often (seconds of the mock's clock).
-PURGE_INTERVAL = 60
 
+class State:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Clock,
+        token_source: TokenSource,
+        tenant_rule: TenantRule,
+        purger: Purger,
+        customers: Customers,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.token_source = token_source
+        self.tenant_rule = tenant_rule
+        self.purger = purger
+        self.customers = customers
+        self._fixture_customers: list[CustomerSeed] = []
+        self._fake_tenants: list[str] = ["demo"]
 
-class StateRules(DomainBase):
     def load_fixtures(self) -> None:
         """Read the fixtures file: a bad one is refused at start, whatever the store holds."""
         path = self.settings.fixtures_path
-        self._fixture_tenants, self._fixture_customers = load_fixtures(path) if path else ([], [])
-        for tenant in self._fixture_tenants:
+        fixture_tenants, self._fixture_customers = load_fixtures(path) if path else ([], [])
+        for tenant in fixture_tenants:
             if not is_valid_tenant(tenant):
                 raise FixtureError(
                     f"{path}: tenant {tenant!r} is not a valid tenant name "
                     "(a lowercase letter, then lowercase letters or digits, 3 to 16 characters)"
                 )
         # The tenants the fake customers go to: those of the fixtures, else "demo".
-        self._fake_tenants = self._fixture_tenants or ["demo"]
+        self._fake_tenants = fixture_tenants or ["demo"]
         # The known tenants: those of the fixtures, and "demo" when only it has (fake) customers.
-        self.known_tenants = tuple(
-            self._fixture_tenants or (self._fake_tenants if self.settings.fake_customers > 0 else ())
+        self.tenant_rule.known = tuple(
+            fixture_tenants or (self._fake_tenants if self.settings.fake_customers > 0 else ())
         )
-        if self.settings.strict_tenants and not self.known_tenants:
+        if self.settings.strict_tenants and not self.tenant_rule.known:
             raise ValueError("strict tenants (--strict-tenants) need fixtures naming the tenants to serve")
 
     def fill_if_empty(self) -> bool:
@@ -42,15 +61,15 @@ class StateRules(DomainBase):
         Of several processes starting on one store, exactly one fills it."""
         if self.store.is_filled():
             return False
-        return self.store.fill(list(self.known_tenants), self._built_fixture_customers(), replace=False)
+        return self.store.fill(list(self.tenant_rule.known), self._built_fixture_customers(), replace=False)
 
     def reset_state(self) -> None:
         """Back to the fixtures: customers as loaded, no tokens, empty outbox, clock as started.
         One atomic step of the store: another instance sees the state before or after it."""
         self.token_source.reset()
-        self.store.fill(list(self.known_tenants), self._built_fixture_customers(), replace=True)
-        self._last_purge = float("-inf")
-        self._tenants_logged.clear()
+        self.store.fill(list(self.tenant_rule.known), self._built_fixture_customers(), replace=True)
+        self.purger.reset()
+        self.tenant_rule.forget_logged()
 
     def _built_fixture_customers(self) -> list[Customer]:
         """The customers of the fixtures, then the fake ones, built (not stored) in that order, so
@@ -61,7 +80,7 @@ class StateRules(DomainBase):
         def add(seed: CustomerSeed) -> None:
             # An existing account: the password policy, which governs new passwords, does not apply.
             try:
-                customer = self._new_customer(  # type: ignore[attr-defined]
+                customer = self.customers.build_customer(
                     seed, lambda candidate: (seed.tenant, candidate) in built, check_policy=False
                 )
                 if (seed.tenant, email_key(customer.email)) in emails:
@@ -86,14 +105,7 @@ class StateRules(DomainBase):
         return list(built.values())
 
     def purge_expired(self) -> None:
-        """Forget expired email tokens and access tokens expired for longer than a day."""
-        now = self.clock.now()
-        self._last_purge = now
-        self.store.purge(now, EXPIRED_TOKEN_MEMORY)
-
-    def purge_expired_if_due(self, now: float) -> None:
-        if not self._last_purge <= now < self._last_purge + PURGE_INTERVAL:
-            self.purge_expired()
+        self.purger.purge_expired()
 
     def advance_clock(self, seconds: float) -> float:
         return self.clock.advance(seconds)

@@ -4,6 +4,9 @@
 survives restarts and is shared by the workers of one host) or ``redis://[:password@]HOST:PORT/DB``
 (shared by instances on several machines). Each operation of the interface is atomic in its
 store, by the store's own means; the rules (:mod:`credmock.domain`) are written once over it.
+
+May import: :mod:`credmock.core` and :mod:`credmock.settings`; never the domain, mail or any layer
+above, nor a web framework.
 """
 
 from __future__ import annotations

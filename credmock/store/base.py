@@ -11,9 +11,8 @@ import typing
 from collections.abc import Iterator
 from typing import Any, Protocol, TypeVar
 
-from credmock.models import AccessToken, Customer, EmailToken
-from credmock.outbox import Email
-from credmock.smtp import Delivery
+from credmock.core.messages import Delivery, Email
+from credmock.core.models import AccessToken, Customer, EmailToken
 
 T = TypeVar("T")
 
@@ -51,7 +50,7 @@ class Store(Protocol):
     def customer(self, tenant: str, customer_id: str) -> Customer | None: ...
 
     def customer_by_email(self, tenant: str, email: str) -> Customer | None:
-        """The customer whose login email is ``email``, compared by ``credmock.email_address.email_key``."""
+        """The customer whose login email is ``email``, compared by ``email_address.email_key``."""
 
     def customers(self, tenant: str) -> list[Customer]:
         """The tenant's customers in the order they were added."""

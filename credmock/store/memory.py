@@ -8,10 +8,9 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 
-from credmock.email_address import email_key
-from credmock.models import AccessToken, Customer, EmailToken
-from credmock.outbox import Email
-from credmock.smtp import Delivery
+from credmock.core.email_address import email_key
+from credmock.core.messages import Delivery, Email
+from credmock.core.models import AccessToken, Customer, EmailToken
 
 
 class MemoryStore:

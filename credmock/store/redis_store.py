@@ -29,10 +29,9 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from credmock.email_address import email_key
-from credmock.models import AccessToken, Customer, EmailToken
-from credmock.outbox import Email
-from credmock.smtp import Delivery
+from credmock.core.email_address import email_key
+from credmock.core.messages import Delivery, Email
+from credmock.core.models import AccessToken, Customer, EmailToken
 from credmock.store.base import StoreError, dump, load
 
 PREFIX = "credmock:"

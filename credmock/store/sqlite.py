@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from credmock.email_address import email_key
-from credmock.models import AccessToken, Customer, EmailToken
-from credmock.outbox import Email
-from credmock.smtp import Delivery
+from credmock.core.email_address import email_key
+from credmock.core.messages import Delivery, Email
+from credmock.core.models import AccessToken, Customer, EmailToken
 from credmock.store.base import StoreError, dump, load
 
 SCHEMA = """

@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
-from credmock.contract import ContractChecker
 from credmock.settings import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER
-from credmock.testing import free_port
+from credmock.tools.contract import ContractChecker
+from credmock.tools.testing import free_port
 
 IMAGE = os.environ.get("CREDMOCK_IMAGE", "localhost/credmock:latest")
 PODMAN = shutil.which("podman")

@@ -1,0 +1,197 @@
+"""Reading the fixtures file and making fake customers: the state a reset returns to."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from credmock.core import exceptions as errors
+from credmock.core.models import ADDRESS_FIELDS, PROFILE_FIELDS, Address, CustomerProfile
+
+
+class FixtureError(ValueError):
+    """The fixtures file cannot be used; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class CustomerSeed:
+    tenant: str
+    email: str
+    password: str
+    first_name: str = ""
+    last_name: str = ""
+    contact_email: str | None = None
+    id: str | None = None
+    profile: CustomerProfile = field(default_factory=CustomerProfile)
+    initial_password: bool = False
+
+
+# The keys each level of a fixtures file may have; any other is a typo, named at load.
+DOCUMENT_KEYS = ("tenants",)
+TENANT_KEYS = ("customers",)
+CUSTOMER_KEYS = (
+    "id",
+    "email",
+    "password",
+    "firstName",
+    "lastName",
+    "contactEmail",
+    "initialPassword",
+    *PROFILE_FIELDS,
+    "addresses",
+)
+# The keys of a customer's nested mappings (``mixins`` holds anything).
+NESTED_KEYS = {"b2b": ("companyRegistrationId",), "metadata": ("mixins",)}
+# The keys of an address: the reference's, and the two the mock sets when none is given.
+ADDRESS_KEYS = ("id", *ADDRESS_FIELDS, "isDefault")
+
+
+def check_keys(where: str, entry: dict[Any, Any], known: Iterable[str]) -> None:
+    """A fixtures error naming the first key of ``entry`` not in ``known``, and the likely one."""
+    known = tuple(known)
+    for key in entry:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+            raise FixtureError(f"{where}: unknown key {str(key)!r} ({hint})")
+
+
+def load_fixtures(path: Path) -> tuple[list[str], list[CustomerSeed]]:
+    """Tenants and customers of a fixtures file::
+
+    tenants:
+      demo:
+        customers:
+          - {email: alice@example.com, password: alice-pass-1, firstName: Alice}
+    """
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError) as error:
+        raise FixtureError(f"{path}: cannot read fixtures: {error}") from None
+    except yaml.YAMLError as error:
+        raise FixtureError(f"{path}: cannot read fixtures: {_yaml_problem(error)}") from None
+    if isinstance(document, dict):
+        check_keys(f"{path}", document, DOCUMENT_KEYS)
+    tenants = document.get("tenants") if isinstance(document, dict) else None
+    if not isinstance(tenants, dict):
+        raise FixtureError(f"{path}: expected a mapping 'tenants: {{name: {{customers: [...]}}}}'")
+    seeds: list[CustomerSeed] = []
+    for tenant, content in tenants.items():
+        if isinstance(content, dict):
+            check_keys(f"{path}: tenants.{tenant}", content, TENANT_KEYS)
+        customers = (content or {}).get("customers", []) if isinstance(content, dict) else None
+        if not isinstance(customers, list):
+            raise FixtureError(f"{path}: tenant {tenant!r}: 'customers' must be a list")
+        for index, entry in enumerate(customers):
+            seeds.append(_customer_seed(path, str(tenant), index, entry))
+    return [str(tenant) for tenant in tenants], seeds
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's multi-line report as one line: the problem and where it is."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"invalid YAML at line {mark.line + 1} column {mark.column + 1}: {error.problem}"
+    return " ".join(str(error).split())
+
+
+def _customer_seed(path: Path, tenant: str, index: int, entry: Any) -> CustomerSeed:
+    where = f"{path}: tenants.{tenant}.customers[{index}]"
+    if not isinstance(entry, dict):
+        raise FixtureError(f"{where}: expected a mapping")
+    check_keys(where, entry, CUSTOMER_KEYS)
+    for name, keys in NESTED_KEYS.items():
+        if isinstance(entry.get(name), dict):
+            check_keys(f"{where}.{name}", entry[name], keys)
+    for required in ("email", "password"):
+        if not isinstance(entry.get(required), str) or not entry[required]:
+            raise FixtureError(f"{where}: '{required}' is required")
+    initial_password = entry.get("initialPassword", False)
+    if not isinstance(initial_password, bool):
+        raise FixtureError(f"{where}: 'initialPassword' must be true or false")
+    try:
+        profile = CustomerProfile.from_details(entry)
+    except errors.ApiError as error:
+        raise FixtureError(f"{where}: {error.message}") from None
+    profile = dataclasses.replace(profile, addresses=_addresses(where, entry.get("addresses")))
+    return CustomerSeed(
+        tenant=tenant,
+        email=entry["email"],
+        password=entry["password"],
+        first_name=str(entry.get("firstName", "")),
+        last_name=str(entry.get("lastName", "")),
+        contact_email=entry.get("contactEmail"),
+        id=str(entry["id"]) if entry.get("id") is not None else None,
+        profile=profile,
+        initial_password=initial_password,
+    )
+
+
+def _addresses(where: str, entries: Any) -> list[Address]:
+    """The addresses of a fixtures customer: ``id`` (drawn when absent) and ``isDefault`` (the
+    first address when none is marked) as given, the rest as a signup's ``customerAddress``."""
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise FixtureError(f"{where}: 'addresses' must be a list")
+    addresses = []
+    for index, entry in enumerate(entries):
+        place = f"{where}.addresses[{index}]"
+        if not isinstance(entry, dict):
+            raise FixtureError(f"{place}: expected a mapping")
+        check_keys(place, entry, ADDRESS_KEYS)
+        if isinstance(entry.get("metadata"), dict):
+            check_keys(f"{place}.metadata", entry["metadata"], ("mixins",))
+        try:
+            address = Address.from_wire(entry)
+        except errors.ApiError as error:
+            raise FixtureError(f"{place}: {error.message}") from None
+        is_default = entry.get("isDefault", False)
+        if not isinstance(is_default, bool):
+            raise FixtureError(f"{place}: 'isDefault' must be true or false")
+        address_id = entry.get("id")
+        if address_id is not None and (not isinstance(address_id, (str, int)) or str(address_id) == ""):
+            raise FixtureError(f"{place}: 'id' must be a non-empty string")
+        addresses.append(dataclasses.replace(address, id=str(address_id or ""), is_default=is_default))
+    ids = [address.id for address in addresses if address.id]
+    if len(ids) != len(set(ids)):
+        raise FixtureError(f"{where}: two addresses have the same 'id'")
+    if sum(address.is_default for address in addresses) > 1:
+        raise FixtureError(f"{where}: only one address can be 'isDefault: true'")
+    return addresses
+
+
+FAKE_CUSTOMER_PASSWORD = "password123"
+
+
+def fake_customers(tenant: str, count: int, seed: int) -> list[CustomerSeed]:
+    """``count`` customers from Faker; the same seed gives the same customers.
+
+    They all share the password ``FAKE_CUSTOMER_PASSWORD``, so any of them can log in.
+    """
+    if count <= 0:
+        return []
+    from faker import Faker  # imported here: Faker is slow to import and most runs need none
+
+    faker = Faker()
+    faker.seed_instance(seed)
+    seeds = []
+    for number in range(1, count + 1):
+        first, last = faker.first_name(), faker.last_name()
+        email = f"{first}.{last}.{number}@{faker.free_email_domain()}".lower()
+        seeds.append(
+            CustomerSeed(
+                tenant=tenant,
+                email=email,
+                password=FAKE_CUSTOMER_PASSWORD,
+                first_name=first,
+                last_name=last,
+            )
+        )
+    return seeds

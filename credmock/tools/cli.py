@@ -1,0 +1,403 @@
+"""The ``credmock`` command: ``credmock serve`` (and further subcommands registered below)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.metadata
+import ipaddress
+import secrets
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from credmock.settings import CONTROL_TOKEN_ENV, Settings
+from credmock.store.base import describe_state
+from credmock.tools.env_options import invalid_environment_values, read_environment
+from credmock.tools.proxy import add_proxy_command
+from credmock.tools.verify import add_verify_command
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+GENERATE_CONTROL_TOKEN = "generate"
+# serve's options are also read from CREDMOCK_<OPTION> (CREDMOCK_PORT, CREDMOCK_CONTROL_TOKEN, ...).
+ENV_PREFIX = "CREDMOCK_"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host``; a name other than localhost counts as reachable."""
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_latency(text: str) -> tuple[float, float]:
+    """``MIN-MAX`` or ``MS`` milliseconds, for ``--latency``."""
+    low, _, high = text.partition("-")
+    try:
+        bounds = (float(low), float(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not MIN-MAX milliseconds, e.g. 200-800") from None
+    if not 0 <= bounds[0] <= bounds[1] <= 600_000:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 <= MIN <= MAX <= 600000 milliseconds")
+    return bounds
+
+
+def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
+    fixtures = None if arguments.no_fixtures else (arguments.fixtures or Settings().fixtures_path)
+    return Settings(
+        fixtures_path=fixtures,
+        seed=arguments.seed,
+        fake_customers=arguments.fake_customers,
+        password_min_length=arguments.password_min_length,
+        strict_tenants=arguments.strict_tenants,
+        password_reset_token_lifetime=arguments.reset_token_lifetime,
+        email_change_token_lifetime=arguments.email_change_token_lifetime,
+        password_reset_link=arguments.reset_link,
+        email_change_link=arguments.email_change_link,
+        outbox_capacity=arguments.outbox_capacity,
+        validate_responses=arguments.validate_responses,
+        engine=arguments.engine,
+        max_body_bytes=arguments.max_body_size,
+        cors_origins=tuple(arguments.cors_origin or Settings.cors_origins),
+        state=arguments.state,
+        reset_on_start=arguments.reset_on_start,
+        log_format=arguments.log_format,
+        quiet=arguments.quiet,
+        journal_size=arguments.journal_size,
+        smtp_url=arguments.smtp_url,
+        mail_from=arguments.mail_from,
+        latency_ms=arguments.latency,
+    )
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that shape the mock's state and rules (shared by every way of starting it)."""
+    defaults = Settings()
+    group = parser.add_argument_group("state and rules")
+    group.add_argument(
+        "--fixtures",
+        type=Path,
+        help="YAML file of tenants and customers (default: the bundled fixtures)",
+    )
+    group.add_argument("--no-fixtures", action="store_true", help="start with no customers")
+    group.add_argument(
+        "--state",
+        default=defaults.state,
+        metavar="URL",
+        help="where the state lives: 'memory' (default), 'sqlite:///PATH' (kept across restarts, shared "
+        "by --workers) or 'redis://[:password@]HOST:PORT/DB' (shared by instances); a store that holds "
+        "state keeps it, fixtures fill an empty one (default: memory)",
+    )
+    group.add_argument(
+        "--reset-on-start",
+        action="store_true",
+        help="clear the store at start, then load the fixtures (default: keep what it holds)",
+    )
+    group.add_argument("--seed", type=int, help="seed tokens, ids and fake customers: same seed, same run")
+    group.add_argument(
+        "--fake-customers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N Faker customers to each tenant",
+    )
+    group.add_argument("--password-min-length", type=int, default=defaults.password_min_length)
+    group.add_argument(
+        "--strict-tenants",
+        action="store_true",
+        help="answer tenants not in the fixtures with the contract's tenant error (400) "
+        "instead of serving them empty",
+    )
+    group.add_argument(
+        "--reset-token-lifetime",
+        type=int,
+        default=defaults.password_reset_token_lifetime,
+        metavar="SECONDS",
+    )
+    group.add_argument(
+        "--email-change-token-lifetime",
+        type=int,
+        default=defaults.email_change_token_lifetime,
+        metavar="SECONDS",
+    )
+    group.add_argument(
+        "--reset-link",
+        default=defaults.password_reset_link,
+        metavar="TEMPLATE",
+        help="link in reset emails; {tenant}, {token} and {email} are filled in",
+    )
+    group.add_argument("--email-change-link", default=defaults.email_change_link, metavar="TEMPLATE")
+    group.add_argument("--outbox-capacity", type=int, default=defaults.outbox_capacity, metavar="N")
+    group.add_argument(
+        "--max-body-size",
+        type=int,
+        default=defaults.max_body_bytes,
+        metavar="BYTES",
+        help=f"larger request bodies answer 400 (default: {defaults.max_body_bytes})",
+    )
+    group.add_argument(
+        "--validate-responses",
+        action="store_true",
+        help="check every response against the contract (slower)",
+    )
+    group.add_argument(
+        "--engine",
+        choices=["async", "flask"],
+        default=defaults.engine,
+        help=f"web stack serving the same wiring (default: {defaults.engine}; async is the faster)",
+    )
+    group.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="browser origin allowed to call the mock, e.g. http://localhost:3000 (repeatable; "
+        "default: any origin, echoed with credentials allowed)",
+    )
+    group.add_argument(
+        "--journal-size",
+        type=int,
+        default=defaults.journal_size,
+        metavar="N",
+        help=f"requests kept for GET /_mock/requests (default: {defaults.journal_size}; 0: none)",
+    )
+    group.add_argument(
+        "--latency",
+        type=parse_latency,
+        metavar="MIN-MAX",
+        help="delay every contract request by MIN to MAX milliseconds (e.g. 200-800), "
+        "for a frontend that must show its spinner",
+    )
+    group.add_argument(
+        "--smtp-url",
+        metavar="URL",
+        help="also deliver every email to this SMTP server: smtp://HOST:PORT (e.g. Mailpit's "
+        "smtp://127.0.0.1:1025), smtps://HOST:PORT for TLS, smtp://USER:PASSWORD@HOST:PORT to log in",
+    )
+    group.add_argument(
+        "--mail-from",
+        default=defaults.mail_from,
+        metavar="ADDRESS",
+        help=f"From of the delivered emails (default: {defaults.mail_from})",
+    )
+
+
+def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
+    domain = app.domain
+    lines = [f"credmock serving the Emporix credentials contract on {url}"]
+    tenants = domain.tenants()
+    for name in sorted(tenants):
+        customers = domain.list_customers(name)
+        emails = ", ".join(sorted(customer.email for customer in customers)[:5])
+        more = len(customers) - 5
+        suffix = f", +{more} more" if more > 0 else ""
+        lines.append(f"  tenant {name}: {len(customers)} customers ({emails}{suffix})")
+    if app.settings.strict_tenants:
+        lines.append(f"  strict tenants: only {', '.join(domain.known_tenants)}; others answer 400")
+    first_tenant = next(iter(tenants), "demo")  # the first of the fixtures file
+    lines += [
+        f"  anonymous:   GET {url}/customerlogin/auth/anonymous/login?tenant={first_tenant}&client_id=any",
+        f"  inbox:       {url}/_mock/inbox  (the emails in a web page)",
+        f"  outbox:      {url}/_mock/outbox  (newest: {url}/_mock/outbox/latest)",
+        f"  tokens:      POST {url}/_mock/tokens",
+        f"  reset state: POST {url}/_mock/reset",
+        f"  requests:    {url}/_mock/requests  (faults: {url}/_mock/faults)",
+    ]
+    for number, docs in enumerate(app.docs):
+        label = "  docs UI:     " if number == 0 else " " * 15
+        lines.append(f"{label}{url}{docs.ui_path}  ({docs.title})")
+    lines.append(f"  state:       {describe_state(app.settings.state)}")
+    delivery = app.outbox.delivery
+    if delivery is not None:
+        lines.append(f"  SMTP:        every email also goes to {delivery.server}, from {delivery.sender}")
+    origins = app.settings.cors_origins
+    lines.append(f"  CORS:        {'any origin' if '*' in origins else ', '.join(origins) or 'none'}")
+    return "\n".join(lines)
+
+
+def control_token_problem(arguments: argparse.Namespace, control_token: str | None) -> str | None:
+    """Why the control-token options cannot start a server, or None."""
+    if control_token is not None and not control_token.strip():
+        return "the control token is empty"
+    if arguments.open_control_api and control_token is not None:
+        return "--open-control-api and a control token exclude each other: choose one"
+    if control_token is None and not arguments.open_control_api and not is_loopback(arguments.host):
+        return (
+            f"refusing to listen on {arguments.host} without a control token: the /_mock API "
+            "hands out access tokens and reads the outbox. Start with --control-token TOKEN "
+            f"(or --control-token {GENERATE_CONTROL_TOKEN}, or {CONTROL_TOKEN_ENV}=TOKEN), "
+            "then send it in the X-Mock-Control-Token header; on a private CI network, "
+            "--open-control-api serves /_mock to anyone who can reach it."
+        )
+    return None
+
+
+def serve(arguments: argparse.Namespace) -> int:
+    from credmock.app import create_app
+    from credmock.core.seeding import FixtureError
+    from credmock.http.serving import (
+        BindError,
+        bound_port,
+        freeze_loaded_objects,
+        listen,
+        serve_processes,
+        serve_until_stopped,
+        url_host,
+    )
+    from credmock.store import StoreError, is_shared
+
+    control_token = arguments.control_token
+    if control_token == GENERATE_CONTROL_TOKEN:
+        control_token = secrets.token_urlsafe(32)
+    problem = control_token_problem(arguments, control_token)
+    if problem is not None:
+        print(f"credmock: {problem}", file=sys.stderr)
+        return 2
+    if arguments.workers < 1:
+        print("credmock: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if arguments.workers > 1 and not is_shared(arguments.state):
+        print(
+            f"credmock: --workers {arguments.workers} needs a shared store: with --state memory each worker "
+            "would keep its own customers and tokens; use --state sqlite:///PATH or redis://HOST:PORT/DB",
+            file=sys.stderr,
+        )
+        return 2
+    if arguments.workers > 1 and arguments.seed is not None:
+        print("credmock: --seed with --workers: every worker would draw the same tokens", file=sys.stderr)
+        return 2
+    try:
+        settings = dataclasses.replace(settings_from_arguments(arguments), control_token=control_token)
+        app = create_app(settings)  # fills (or, with --reset-on-start, resets) the store, once
+        sock = listen(arguments.host, arguments.port)
+    except (FixtureError, ValueError, StoreError, BindError) as error:
+        print(f"credmock: {error}", file=sys.stderr)
+        return 2
+    url = f"http://{url_host(arguments.host)}:{bound_port(sock)}"
+    if arguments.open_control_api:
+        print(
+            f"credmock: warning: --open-control-api: {url}/_mock (outbox, tokens, reset) answers anyone "
+            "who can reach it, without a control token; use it on a private network only",
+            file=sys.stderr,
+            flush=True,
+        )
+    print(banner(url, app), flush=True)
+    if arguments.control_token == GENERATE_CONTROL_TOKEN:  # shown once, as the only way to learn it
+        print(f"  control token (generated): {control_token}  (send it as X-Mock-Control-Token)", flush=True)
+    elif control_token is not None:
+        print("  control token: required on /_mock in the X-Mock-Control-Token header", flush=True)
+    if arguments.workers == 1:
+        freeze_loaded_objects()
+        serve_until_stopped(uvicorn_config(app, arguments), sock)
+        delivery = app.outbox.delivery
+        if delivery is not None and not delivery.wait_until_idle(timeout=10):
+            print(f"credmock: emails still queued for {delivery.server} at exit", file=sys.stderr)
+        return 0
+    from credmock.tools import workers
+
+    print(f"  workers:     {arguments.workers} processes over the one store", flush=True)
+    app.domain.close()
+    workers.pass_settings(dataclasses.replace(settings, reset_on_start=False))
+    serve_processes(uvicorn_config(f"{workers.__name__}:app", arguments, factory=True), sock)
+    return 0
+
+
+def uvicorn_config(app, arguments: argparse.Namespace, **options):  # -> uvicorn.Config
+    """``app``: the app, or the import string of a factory (``factory=True``) for ``--workers``."""
+    import uvicorn
+
+    # No uvicorn access log: the request log (credmock.observe.request_log) says more, reasons included.
+    return uvicorn.Config(
+        app, log_level=arguments.log_level, access_log=False, workers=arguments.workers, **options
+    )
+
+
+def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser(
+        "serve",
+        help="serve the mock",
+        description="Serve the mock. Every option can also be set by the environment variable named "
+        "after it (flags win); switches take 1/0, true/false, yes/no; repeatable options a "
+        "comma-separated list.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    parser.add_argument(
+        "-p", "--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default: 8080)"
+    )
+    parser.add_argument(
+        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=Settings.log_format,
+        help="the request log on stdout, one line per request with why each error was answered: "
+        "text for a terminal, json for a log collector (default: text)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no request log")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve from N processes (default: 1); needs a shared --state (sqlite or redis)",
+    )
+    parser.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help="require this token in the X-Mock-Control-Token header of every /_mock call (needed to "
+        f"listen beyond loopback); '{GENERATE_CONTROL_TOKEN}' makes a random one and prints it",
+    )
+    parser.add_argument(
+        "--open-control-api",
+        action="store_true",
+        help="serve /_mock without a control token beyond loopback too (private CI networks only)",
+    )
+    add_settings_arguments(parser)
+    parser.set_defaults(run=serve)
+
+
+# Each subcommand module contributes one function that adds its parser.
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    add_serve_command,
+    add_verify_command,
+    add_proxy_command,
+]
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("credmock")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    """The command line; ``serve``'s options also read ``CREDMOCK_<OPTION>`` from ``environ``."""
+    parser = argparse.ArgumentParser(
+        prog="credmock", description="Stateful mock of the Emporix credentials API"
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    subcommands = parser.add_subparsers(dest="command", required=True)
+    for add_command in SUBCOMMANDS:
+        add_command(subcommands)
+    read_environment(subcommands.choices["serve"], ENV_PREFIX, environ)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    invalid = invalid_environment_values(arguments)
+    if invalid:
+        print(f"credmock {arguments.command}: {invalid[0].message()}", file=sys.stderr)
+        return 2
+    try:
+        return arguments.run(arguments)
+    except KeyboardInterrupt:  # Ctrl-C before serving began: stop quietly
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
