@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from credmock.core import exceptions as errors
@@ -49,10 +50,10 @@ def _next_version(before: Address, after: Address) -> Address:
     return after if after == before else dataclasses.replace(after, version=before.version + 1)
 
 
+@dataclass
 class Addresses:
-    def __init__(self, store: Store, token_source: TokenSource) -> None:
-        self.store = store
-        self.token_source = token_source
+    store: Store
+    token_source: TokenSource
 
     def _change_addresses(
         self, access_token: AccessToken, change: Callable[[Customer], tuple[list[Address], T]]

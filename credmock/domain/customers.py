@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from credmock.core import exceptions as errors
@@ -28,14 +29,12 @@ def taken_error(taken: str, customer: Customer) -> errors.ApiError:
     return errors.Conflict(f"A customer with id '{customer.id}' exists in tenant '{customer.tenant}'.")
 
 
+@dataclass
 class Customers:
-    def __init__(
-        self, settings: Settings, store: Store, token_source: TokenSource, tenant_rule: TenantRule
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.token_source = token_source
-        self.tenant_rule = tenant_rule
+    settings: Settings
+    store: Store
+    token_source: TokenSource
+    tenant_rule: TenantRule
 
     def create_customer(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from credmock.core import exceptions as errors
 from credmock.core.email_address import normalise_email, same_email
 from credmock.core.messages import EMAIL_CHANGE
@@ -20,11 +22,11 @@ def _email_taken(email: str) -> errors.EmailAlreadyUsed:
     )
 
 
+@dataclass
 class EmailChanges:
-    def __init__(self, settings: Settings, store: Store, email_tokens: EmailTokens) -> None:
-        self.settings = settings
-        self.store = store
-        self.email_tokens = email_tokens
+    settings: Settings
+    store: Store
+    email_tokens: EmailTokens
 
     def change_customer_login_email(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from credmock.core import exceptions as errors
@@ -15,15 +16,13 @@ from credmock.store import Store
 EMAIL_TOKEN_LENGTH = 64
 
 
+@dataclass
 class EmailTokens:
-    def __init__(
-        self, store: Store, clock: Clock, token_source: TokenSource, purger: Purger, outbox: Outbox
-    ) -> None:
-        self.store = store
-        self.clock = clock
-        self.token_source = token_source
-        self.purger = purger
-        self.outbox = outbox
+    store: Store
+    clock: Clock
+    token_source: TokenSource
+    purger: Purger
+    outbox: Outbox
 
     def send(
         self, customer: Customer, purpose: str, lifetime: int, *, to: str, **binding: Any

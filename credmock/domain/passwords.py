@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from credmock.core import exceptions as errors
 from credmock.core.messages import PASSWORD_RESET
 from credmock.core.models import AccessToken
@@ -23,14 +25,12 @@ def check_password_policy(settings: Settings, password: str, field: str) -> None
         )
 
 
+@dataclass
 class Passwords:
-    def __init__(
-        self, settings: Settings, store: Store, token_source: TokenSource, email_tokens: EmailTokens
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.token_source = token_source
-        self.email_tokens = email_tokens
+    settings: Settings
+    store: Store
+    token_source: TokenSource
+    email_tokens: EmailTokens
 
     def request_reset_password(self, tenant: str, email: str) -> None:
         """Email a reset token to a known customer; say nothing about unknown emails."""

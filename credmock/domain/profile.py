@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from credmock.core import exceptions as errors
@@ -51,9 +52,9 @@ def _company_fields(customer: Customer) -> tuple[Any, ...]:
     )
 
 
+@dataclass
 class Profiles:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    store: Store
 
     def update_profile(
         self, access_token: AccessToken, changes: Mapping[str, Any], *, version: int | None = None

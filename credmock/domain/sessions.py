@@ -4,6 +4,7 @@ profile behind a token, and the bearer check of every request."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from credmock.core import exceptions as errors
 from credmock.core.clock import Clock
@@ -38,22 +39,14 @@ def require_profile_edit_scope(access_token: AccessToken) -> None:
         raise errors.MissingScope(PROFILE_EDIT_SCOPE)
 
 
+@dataclass
 class Sessions:
-    def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        clock: Clock,
-        token_source: TokenSource,
-        tenant_rule: TenantRule,
-        purger: Purger,
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.clock = clock
-        self.token_source = token_source
-        self.tenant_rule = tenant_rule
-        self.purger = purger
+    settings: Settings
+    store: Store
+    clock: Clock
+    token_source: TokenSource
+    tenant_rule: TenantRule
+    purger: Purger
 
     def authenticate(self, raw_token: str, tenant: str, *, customer_required: bool) -> AccessToken:
         """The live access token ``raw_token`` for a request to ``tenant``.

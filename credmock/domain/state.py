@@ -3,6 +3,8 @@ counting."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from credmock.core import exceptions as errors
 from credmock.core.clock import Clock
 from credmock.core.email_address import email_key
@@ -16,26 +18,18 @@ from credmock.settings import Settings
 from credmock.store import Store
 
 
+@dataclass
 class State:
-    def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        clock: Clock,
-        token_source: TokenSource,
-        tenant_rule: TenantRule,
-        purger: Purger,
-        customers: Customers,
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.clock = clock
-        self.token_source = token_source
-        self.tenant_rule = tenant_rule
-        self.purger = purger
-        self.customers = customers
-        self._fixture_customers: list[CustomerSeed] = []
-        self._fake_tenants: list[str] = ["demo"]
+    settings: Settings
+    store: Store
+    clock: Clock
+    token_source: TokenSource
+    tenant_rule: TenantRule
+    purger: Purger
+    customers: Customers
+    # Read from the fixtures file by load_fixtures.
+    _fixture_customers: list[CustomerSeed] = field(default_factory=list, init=False)
+    _fake_tenants: list[str] = field(default_factory=lambda: ["demo"], init=False)
 
     def load_fixtures(self) -> None:
         """Read the fixtures file: a bad one is refused at start, whatever the store holds."""
