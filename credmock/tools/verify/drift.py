@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from credmock.tools.verify.generate import declared_properties
 from credmock.tools.verify.model import Outcome, VerifyOptions
 
 MOCK_CLIENT_ID = "credmock-verify"
@@ -19,6 +20,18 @@ MOCK_PASSWORD = "Credmock-verify-1!"
 def _media_type(headers: dict[str, str]) -> str:
     value = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     return value.split(";")[0].strip().lower() or "(none)"
+
+
+def _compared_fields(outcome: Outcome, body: dict[str, Any]) -> str:
+    """The body's fields, as compared. In a successful answer the fields the contract declares
+    come and go with the account's data (an optional middleName): only the undeclared ones count.
+    In an error answer every field counts."""
+    status = outcome.exchange.status if outcome.exchange else None
+    fields = set(body)
+    if status is not None and status < 400:
+        fields -= set(declared_properties(outcome.operation.response_schemas.get(status, {})))
+        return ", ".join(sorted(fields)) or "(only declared ones)"
+    return ", ".join(sorted(fields)) or "(none)"
 
 
 def _aspects(outcome: Outcome) -> dict[str, Any]:
@@ -31,7 +44,7 @@ def _aspects(outcome: Outcome) -> dict[str, Any]:
         "Content-Type": _media_type(exchange.response_headers),
     }
     if isinstance(body, dict):
-        aspects["body fields"] = ", ".join(sorted(body)) or "(none)"
+        aspects["body fields"] = _compared_fields(outcome, body)
         for name in ("type", "code"):
             if name in body:
                 aspects[f"error {name}"] = body[name]

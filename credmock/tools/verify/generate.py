@@ -87,10 +87,10 @@ def wrong_value(schema: dict[str, Any]) -> tuple[str, Any]:
     }.get(kind, ("object", {"unexpected": True}))
 
 
-def _properties(schema: dict[str, Any]) -> dict[str, Any]:
+def declared_properties(schema: dict[str, Any]) -> dict[str, Any]:
     properties: dict[str, Any] = dict(schema.get("properties", {}))
     for part in schema.get("allOf", []):
-        properties.update(_properties(part))
+        properties.update(declared_properties(part))
     return properties
 
 
@@ -103,7 +103,7 @@ def body_cases(
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(label, body) for every field: missing when required, of the wrong type, bounds crossed;
     nested objects of ``base`` get the same, under their dotted name."""
-    properties = _properties(schema)
+    properties = declared_properties(schema)
     for name in _required(schema):
         if name in base:
             yield f"missing required {prefix}{name}", {k: v for k, v in base.items() if k != name}

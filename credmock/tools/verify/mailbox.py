@@ -134,7 +134,8 @@ class ImapTokens:
                 return token
             if time.monotonic() > deadline:
                 raise TokenUnavailable(
-                    f"no new {kind} email to {to} in the mailbox {self.mailbox} within {self.wait_seconds:g} s"
+                    f"no new {kind} email to {to} in the mailbox {self.mailbox} "
+                    f"within {self.wait_seconds:g} s"
                 )
             time.sleep(0.2)
 

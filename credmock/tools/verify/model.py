@@ -62,6 +62,7 @@ class Operation:
     body_required: bool = False
     parameters: tuple[Parameter, ...] = ()
     statuses: frozenset[int] = frozenset()  # the declared ones
+    response_schemas: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def needs_customer_token(self) -> bool:
@@ -125,8 +126,18 @@ def served_operations(spec: dict[str, Any]) -> dict[str, Operation]:
                     for p in parameters.values()
                 ),
                 frozenset(int(status) for status in operation.get("responses", {}) if status.isdigit()),
+                _response_schemas(resolve(operation.get("responses", {}), spec)),
             )
     return operations
+
+
+def _response_schemas(responses: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    schemas = {}
+    for status, response in responses.items():
+        media = (response.get("content") or {}).get("application/json")
+        if status.isdigit() and media and "schema" in media:
+            schemas[int(status)] = media["schema"]
+    return schemas
 
 
 @dataclass

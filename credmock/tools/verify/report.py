@@ -173,7 +173,8 @@ def html_report(outcomes: list[Outcome], base_url: str, drift: list[dict[str, An
         reason = "" if outcome.verdict == FAIL else html.escape(outcome.reason)
         rows.append(
             f'<tr class="{outcome.verdict}"><td>{html.escape(outcome.operation.operation_id)}<br>'
-            f"<small>{html.escape(outcome.operation.method)} {html.escape(outcome.operation.path)}</small></td>"
+            f"<small>{html.escape(outcome.operation.method)} "
+            f"{html.escape(outcome.operation.path)}</small></td>"
             f"<td>{html.escape(outcome.probe)}</td><td>{html.escape(outcome.expectation)}</td>"
             f'<td>{outcome.got or "-"}</td><td class="verdict">{html.escape(outcome.verdict.upper())}</td>'
             f"<td>{reason}{_exchange_html(outcome)}</td></tr>"
