@@ -153,7 +153,9 @@ class PlantedServer(ThreadedServer):
         self.plants: dict[str, Plant] = {}
         self.credmock = create_app(Settings(seed=7, quiet=True))
         super().__init__(
-            lambda host, port: uvicorn.Config(self.asgi, host=host, port=port, log_level="warning")
+            lambda host, port: uvicorn.Config(
+                self.asgi, host=host, port=port, log_level="warning", interface="asgi3"
+            )
         )
 
     def _plant_for(self, scope: dict[str, Any]) -> Plant | None:

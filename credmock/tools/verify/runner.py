@@ -375,6 +375,8 @@ class Verifier:
         """Why the flow cannot run here, or None."""
         if not (self.options.email and self.options.password):
             return Missing("the flows need the test account: give --email and --password")
+        if self.customer_token is None:
+            return self._no_customer
         for step in flow.steps:
             if step.token is None:
                 token, missing = self.token_for(self.operations[step.operation_id])
