@@ -146,12 +146,12 @@ class PlantedServer(ThreadedServer):
     ``/customer/{tenant}`` for the tenant's paths. Honest everywhere else, so every difference a
     check reports is one the test planted."""
 
-    def __init__(self) -> None:
+    def __init__(self, **settings: Any) -> None:
         from credmock.app import create_app
         from credmock.settings import Settings
 
         self.plants: dict[str, Plant] = {}
-        self.credmock = create_app(Settings(seed=7, quiet=True))
+        self.credmock = create_app(Settings(seed=7, quiet=True, **settings))
         super().__init__(
             lambda host, port: uvicorn.Config(
                 self.asgi, host=host, port=port, log_level="warning", interface="asgi3"

@@ -64,10 +64,10 @@ def token_from_message(message: EmailMessage) -> str | None:
         if part is None:
             continue
         text = part.get_content()
-        if preference == ("html",):
-            text = html.unescape(re.sub(r"<[^>]+>", " ", text.replace('href="', " ")))
+        if preference == ("html",):  # the links from the markup, the words from the text
+            text = html.unescape(text) + "\n" + html.unescape(re.sub(r"<[^>]+>", " ", text))
         for url in _URL.findall(text):
-            values = parse_qs(urlsplit(html.unescape(url)).query).get("token")
+            values = parse_qs(urlsplit(url).query).get("token")
             if values and values[0]:
                 return values[0]
         found = _TOKEN_IN_TEXT.search(text)
