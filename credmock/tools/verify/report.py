@@ -168,11 +168,17 @@ def _exchange_html(outcome: Outcome) -> str:
 def html_report(outcomes: list[Outcome], base_url: str, drift: list[dict[str, Any]] | None = None) -> bytes:
     """One page, no script, no link to anything: opens from the file system in any browser."""
     tally = counts(outcomes)
-    rows = []
-    for outcome in outcomes:
+    rows, failures = [], []
+    for number, outcome in enumerate(outcomes, 1):
         reason = "" if outcome.verdict == FAIL else html.escape(outcome.reason)
+        if outcome.verdict == FAIL:
+            failures.append(
+                f'<li><a href="#probe-{number}">{html.escape(outcome.operation.operation_id)}: '
+                f"{html.escape(outcome.probe)}</a></li>"
+            )
         rows.append(
-            f'<tr class="{outcome.verdict}"><td>{html.escape(outcome.operation.operation_id)}<br>'
+            f'<tr id="probe-{number}" class="{outcome.verdict}">'
+            f"<td>{html.escape(outcome.operation.operation_id)}<br>"
             f"<small>{html.escape(outcome.operation.method)} "
             f"{html.escape(outcome.operation.path)}</small></td>"
             f"<td>{html.escape(outcome.probe)}</td><td>{html.escape(outcome.expectation)}</td>"
@@ -196,8 +202,10 @@ def html_report(outcomes: list[Outcome], base_url: str, drift: list[dict[str, An
         f"<title>credmock verify {html.escape(base_url)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>credmock verify {html.escape(base_url)}</h1>"
         f'<p class="counts"><span>{len(outcomes)} probes</span><span>{tally[PASS]} passed</span>'
-        f"<span>{tally[FAIL]} failed</span><span>{tally[SKIP]} skipped</span></p>{drift_html}"
-        "<table><thead><tr><th>Operation</th><th>Probe</th><th>Expected</th><th>Got</th><th>Verdict</th>"
+        f"<span>{tally[FAIL]} failed</span><span>{tally[SKIP]} skipped</span></p>"
+        + (f'<h2>Failed</h2><ol class="failures">{"".join(failures)}</ol>' if failures else "")
+        + drift_html
+        + "<table><thead><tr><th>Operation</th><th>Probe</th><th>Expected</th><th>Got</th><th>Verdict</th>"
         f"<th>Details</th></tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>"
     )
     return page.encode()
