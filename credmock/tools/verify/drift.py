@@ -6,6 +6,9 @@ fields, the Content-Type). The list a team reads to keep its mock honest."""
 from __future__ import annotations
 
 import dataclasses
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -102,13 +105,27 @@ def mock_options(options: VerifyOptions, base_url: str) -> VerifyOptions:
     )
 
 
+@contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """The in-process mock's warnings (its start, its wiring) are not the user's concern here."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 def run_against_mock(options: VerifyOptions) -> list[Outcome]:
     """The probes against a fresh credmock served from this process."""
     from credmock.settings import Settings
     from credmock.tools.testing import LiveServer
     from credmock.tools.verify.runner import Verifier
 
-    with LiveServer(Settings(fixtures_path=None)) as server:
+    with _quiet("connexion", "credmock"), LiveServer(Settings(fixtures_path=None)) as server:
         options = mock_options(options, server.base_url)
         with httpx.Client(base_url=server.base_url, timeout=options.timeout) as client:
             if options.email:

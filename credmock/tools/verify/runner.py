@@ -340,7 +340,8 @@ class Verifier:
                 label = f"generated: {case.label}"
                 token, missing = self.case_token(operation, case)
                 if missing is not None:
-                    self.record(operation, label, None, missing).accepted = operation.refusals
+                    skipped = self.record(operation, label, None, missing)
+                    skipped.accepted, skipped.generated = operation.refusals, True
                     continue
                 sent = None if case.drop_body else (case.body if case.body is not None else body)
                 self.probe(
