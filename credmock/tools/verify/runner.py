@@ -25,6 +25,7 @@ from credmock.tools.verify.generate import (
 )
 from credmock.tools.verify.model import (
     ANONYMOUS,
+    CUSTOMER,
     ERROR_MESSAGE,
     FAIL,
     FAULT,
@@ -172,18 +173,13 @@ class Verifier:
         return answer, None
 
     def token_for(self, operation: Operation) -> tuple[str | None, Missing]:
-        """The token the operation's security asks for (a customer one where both do), or None and why."""
+        """The token the operation's security asks for (a customer one where either will do and
+        there is one), or None and why there is none."""
         if not operation.secured:
             return None, Missing("")
-        if operation.needs_customer_token or (self.customer_token and ANONYMOUS not in operation.schemes):
+        if CUSTOMER in operation.schemes and (self.customer_token or ANONYMOUS not in operation.schemes):
             return self.customer_token, self._no_customer
-        if operation.schemes == {ANONYMOUS}:
-            return self.anonymous_token, self._no_anonymous
-        return (
-            (self.customer_token, Missing(""))
-            if self.customer_token
-            else (self.anonymous_token, self._no_anonymous)
-        )
+        return self.anonymous_token, self._no_anonymous
 
     def case_token(self, operation: Operation, case: NegativeCase) -> tuple[str | None, Missing | None]:
         """The token a generated case sends, or a reason to skip it."""
