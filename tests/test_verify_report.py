@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from credmock.settings import Settings
 from credmock.tools.cli import main
+from credmock.tools.testing import LiveServer
 from tests.broken_server import Answer, Plant, PlantedServer
 from tests.conftest import ALICE, TENANT
 
@@ -49,12 +51,13 @@ def open_report(chromium, report: Path, screenshot: Path) -> dict:
         context.close()
 
 
-def test_verify_html_report_of_a_fresh_credmock_shows_every_probe_in_chromium(chromium, planted, tmp_path):
+def test_verify_html_report_of_a_fresh_credmock_shows_every_probe_in_chromium(chromium, tmp_path):
     report, data, junit = tmp_path / "verify.html", tmp_path / "verify.json", tmp_path / "verify.xml"
-    status = main(
-        ["verify", "--base-url", planted.base_url, "--tenant", TENANT, *LOGIN, "--allow-writes",
-         "--report", str(report), "--json", str(data), "--junit", str(junit)]
-    )  # fmt: skip
+    with LiveServer(Settings(seed=7)) as fresh:
+        status = main(
+            ["verify", "--base-url", fresh.base_url, "--tenant", TENANT, *LOGIN, "--allow-writes",
+             "--report", str(report), "--json", str(data), "--junit", str(junit)]
+        )  # fmt: skip
     assert status == 0
     probes = json.loads(data.read_text())["probes"]
     seen = open_report(chromium, report, tmp_path / "verify-report.png")
