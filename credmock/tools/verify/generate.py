@@ -102,7 +102,8 @@ def body_cases(
     schema: dict[str, Any], base: dict[str, Any], prefix: str = ""
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(label, body) for every field: missing when required, of the wrong type, bounds crossed;
-    nested objects of ``base`` get the same, under their dotted name."""
+    the fields of nested objects get the same, under their dotted name (an object ``base`` lacks
+    is sent with its required fields only, and the one field broken)."""
     properties = declared_properties(schema)
     for name in _required(schema):
         if name in base:
@@ -119,8 +120,10 @@ def body_cases(
         if kind == "string" and "maxLength" in sub:
             high = sub["maxLength"]
             yield f"{prefix}{name} longer than {high}", {**base, name: "x" * (high + 1)}
-        if isinstance(base.get(name), dict) and (sub.get("properties") or sub.get("allOf")):
-            for label, nested in body_cases(sub, base[name], f"{prefix}{name}."):
+        if sub.get("properties") or sub.get("allOf"):  # an object: its fields too, in the valid one
+            inner = base.get(name)
+            inner = inner if isinstance(inner, dict) else example(sub, name)
+            for label, nested in body_cases(sub, inner, f"{prefix}{name}."):
                 yield label, {**base, name: nested}
 
 
