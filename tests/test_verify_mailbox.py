@@ -245,3 +245,15 @@ def test_verify_with_a_refused_mailbox_login_fails_the_gate(capsys, monkeypatch,
     assert "FAIL  could not read the emailed token: the mailbox" in request
     assert "AUTHENTICATIONFAILED" in request or "Authentication failed" in request
     assert status == 1  # a failed mailbox is a failure, --allow-skips or not
+
+
+def test_mailbox_imap_url_speaks_tls_and_never_falls_back_to_plain_text(dovecot):
+    """``imap://`` is IMAP over TLS: against a server that only speaks plain IMAP the connection
+    fails (no password is sent in clear); ``imap+insecure://`` is the explicit opt-out."""
+    secure = parse_mailbox_url(f"imap://{MAILBOX_USER.replace('@', '%40')}@127.0.0.1:{dovecot.port}/INBOX")
+    assert secure.tls and not parse_mailbox_url(dovecot.url).tls
+    reader = ImapTokens(secure, MAILBOX_PASSWORD, wait_seconds=0.3)
+    with pytest.raises(TokenUnavailable, match=r"the mailbox imap://.*(SSL|ssl|record|EOF)"):
+        reader.mark("bob@example.com", "password-reset")
+    remote = parse_mailbox_url("imap://u@mail.example.com/Shop%20Mail")
+    assert (remote.port, remote.folder) == (993, "Shop Mail")
