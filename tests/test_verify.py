@@ -100,7 +100,7 @@ def test_verify_credmock_passes_every_probe_of_every_served_operation(capsys, cr
     cases = list(ET.parse(report).getroot().iter("testcase"))
     assert len(cases) == len(rows)
     # Every served operation (the contract's and the storefront's) has probes in the JUnit file.
-    assert {case.get("classname") for case in cases} == set(SERVED) and len(SERVED) == 21
+    assert {case.get("classname") for case in cases} == set(SERVED) and len(SERVED) >= 21
     for operation_id, operation in SERVED.items():
         generated = [
             c for c in cases if c.get("classname") == operation_id and "generated:" in c.get("name", "")

@@ -4,6 +4,7 @@ the generated negatives and the flows run by one loop each."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -199,8 +200,16 @@ class Verifier:
     # One row -----------------------------------------------------------------------------------
 
     def url(self, operation: Operation) -> str:
-        path = operation.path.replace("{tenant}", quote(self.options.tenant, safe=""))
-        return path.replace("{addressId}", quote(self.state.address_id, safe=""))
+        """The operation's path with its parameters: the tenant, the address the flow works on,
+        and for any other one a value no resource has."""
+        values = {"tenant": self.options.tenant, "addressId": self.state.address_id}
+        return re.sub(
+            r"\{([^}]+)\}",
+            lambda match: quote(
+                values.get(match.group(1), f"credmock-verify-unknown-{match.group(1)}"), safe=""
+            ),
+            operation.path,
+        )
 
     def probe(
         self,
