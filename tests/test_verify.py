@@ -478,9 +478,9 @@ def test_verify_compare_mock_names_exactly_the_planted_differences(capsys, plant
     planted.plants["/password/reset/update"] = Plant("POST", transform=_type_to("bad_request"))
     planted.plants["/me"] = Plant("GET", transform=_extra_field, when="with token")
     planted.plants["/password/reset"] = Plant("POST", transform=_no_content_type, when="with token")
-    report = tmp_path / "verify.json"
+    report, page = tmp_path / "verify.json", tmp_path / "verify.html"
     status, rows, closing = run_verify(
-        capsys, planted.base_url, *LOGIN, "--compare-mock", "--json", str(report)
+        capsys, planted.base_url, *LOGIN, "--compare-mock", "--json", str(report), "--report", str(page)
     )
     assert status == 0, [line for line in rows if "  PASS" not in line]  # drift alone passes the gate
 
@@ -496,6 +496,7 @@ def test_verify_compare_mock_names_exactly_the_planted_differences(capsys, plant
          "application/json"),
     }  # fmt: skip
     assert "drift against the mock: 4 difference(s)" in closing
+    assert "Drift against the mock: 4 difference(s)" in page.read_text()
     assert any(
         "bogus token: error type: target 'bad_request', mock 'invalid_token'" in line for line in closing
     )
