@@ -14,6 +14,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -121,3 +122,81 @@ class BrokenServer(ThreadedServer):
         if path == "/password/reset":
             return Response(status_code=204)
         return error_message(400, "Invalid token or password.")
+
+
+# A credmock with planted answers ---------------------------------------------------------------
+
+Transform = Callable[[int, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
+
+
+@dataclass(frozen=True)
+class Plant:
+    """What replaces (``answer``) or changes (``transform``) credmock's answer on one path, for
+    requests with a bearer token, without one, or always."""
+
+    method: str
+    answer: Answer | None = None
+    transform: Transform | None = None
+    when: Literal["with token", "without token", "always"] = "always"
+
+
+class PlantedServer(ThreadedServer):
+    """credmock itself (seed 7, the fixtures' accounts) served in a thread, except where a test
+    plants another answer: ``server.plants[path] = Plant(...)``, the path without
+    ``/customer/{tenant}`` for the tenant's paths. Honest everywhere else, so every difference a
+    check reports is one the test planted."""
+
+    def __init__(self, **settings: Any) -> None:
+        from credmock.app import create_app
+        from credmock.settings import Settings
+
+        self.plants: dict[str, Plant] = {}
+        self.credmock = create_app(Settings(seed=7, quiet=True, **settings))
+        super().__init__(
+            lambda host, port: uvicorn.Config(
+                self.asgi, host=host, port=port, log_level="warning", interface="asgi3"
+            )
+        )
+
+    def _plant_for(self, scope: dict[str, Any]) -> Plant | None:
+        path = scope["path"]
+        if path.startswith("/customer/") and path.count("/") >= 3:
+            path = "/" + path.split("/", 3)[3]
+        plant = self.plants.get(path)
+        if plant is None or plant.method != scope["method"]:
+            return None
+        has_token = any(name == b"authorization" for name, _ in scope.get("headers", []))
+        if (plant.when == "with token" and not has_token) or (plant.when == "without token" and has_token):
+            return None
+        return plant
+
+    async def asgi(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        plant = self._plant_for(scope) if scope["type"] == "http" else None
+        if plant is None:
+            await self.credmock(scope, receive, send)
+            return
+        if plant.answer is not None:
+            await plant.answer.response()(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def keep(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.credmock(scope, receive, keep)
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in start["headers"]}
+        assert plant.transform is not None
+        status, headers, body = plant.transform(start["status"], headers, b"".join(chunks))
+        headers["content-length"] = str(len(body))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
