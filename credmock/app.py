@@ -31,6 +31,7 @@ from credmock.http.request_head import RequestHeadMiddleware
 from credmock.http.security import name_security_schemes, security_map
 from credmock.http.validation import validator_map
 from credmock.mail.outbox import Outbox
+from credmock.observe.coverage import Coverage, declared_operations
 from credmock.observe.inspection import Inspection
 from credmock.settings import Settings
 from credmock.store import Store, open_store
@@ -143,9 +144,11 @@ class CredmockApp:
         """The domain, by the name the pytest plugin has documented."""
         return self.domain
 
-    def reset(self) -> None:
+    def reset(self, *, keep_coverage: bool = False) -> None:
+        """Back to the fixtures, as ``POST /_mock/reset``; with ``keep_coverage`` the API coverage
+        counted so far stays (the pytest plugin resets before each test, and reports the session)."""
         self.domain.reset_state()
-        self.inspection.reset()
+        self.inspection.reset(keep_coverage=keep_coverage)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -218,15 +221,17 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
     app.domain = domain
     app.outbox = outbox
     contract_operations = {**credentials.OPERATIONS, **storefront.OPERATIONS}
-    app.inspection = Inspection.from_settings(settings, contract_operations)
-    apis: list[tuple[str, Mapping[str, Callable[..., Any]]]] = [
-        (CONTRACT_SPEC, contract_operations),
-        (MOCK_API_SPEC, mock_api.operations(app.inspection, outbox)),
+    contract_spec = load_served_spec(CONTRACT_SPEC)
+    coverage = Coverage(store, declared_operations(contract_spec))
+    app.inspection = Inspection.from_settings(settings, contract_operations, coverage)
+    apis: list[tuple[str, dict[str, Any], Mapping[str, Callable[..., Any]]]] = [
+        (CONTRACT_SPEC, contract_spec, contract_operations),
+        (MOCK_API_SPEC, load_served_spec(MOCK_API_SPEC), mock_api.operations(app.inspection, outbox)),
     ]
     docs = DocsPaths()
     allowed_methods = http_errors.AllowedMethods()
-    for spec_name, operations in apis:
-        spec = name_security_schemes(load_served_spec(spec_name))
+    for spec_name, served_spec, operations in apis:
+        spec = name_security_schemes(served_spec)
         allowed_methods.add_spec(spec)
         app.add_api(
             spec,
