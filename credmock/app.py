@@ -34,7 +34,7 @@ from credmock.mail.outbox import Outbox
 from credmock.observe.coverage import Coverage, declared_operations
 from credmock.observe.inspection import Inspection
 from credmock.settings import Settings
-from credmock.store import Store, open_store
+from credmock.store import Store, is_shared, open_store
 
 CONTRACT_SPEC = "openapi.yaml"
 MOCK_API_SPEC = "mock-api.yaml"
@@ -151,11 +151,26 @@ class CredmockApp:
         self.inspection.reset(keep_coverage=keep_coverage)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await super().__call__(scope, self._flushing_at_shutdown(receive), send)  # type: ignore[misc]
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)  # type: ignore[misc]
             return
         connexion_compat.keep_server_send(scope, send)  # an injected fault may reset the connection
         await serve_draining(super().__call__, scope, receive, send)  # type: ignore[misc]
+
+
+    def _flushing_at_shutdown(self, receive: Any) -> Any:
+        """``receive`` of the lifespan: at shutdown, the API coverage counted is written first."""
+
+        async def receive_lifespan() -> Any:
+            message = await receive()
+            if message.get("type") == "lifespan.shutdown" and self.inspection.coverage is not None:
+                self.inspection.coverage.flush()
+            return message
+
+        return receive_lifespan
 
 
 class CredmockFlaskApp(CredmockApp, connexion.FlaskApp):
@@ -222,7 +237,7 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
     app.outbox = outbox
     contract_operations = {**credentials.OPERATIONS, **storefront.OPERATIONS}
     contract_spec = load_served_spec(CONTRACT_SPEC)
-    coverage = Coverage(store, declared_operations(contract_spec))
+    coverage = Coverage(store, declared_operations(contract_spec), shared=is_shared(settings.state))
     app.inspection = Inspection.from_settings(settings, contract_operations, coverage)
     apis: list[tuple[str, dict[str, Any], Mapping[str, Callable[..., Any]]]] = [
         (CONTRACT_SPEC, contract_spec, contract_operations),

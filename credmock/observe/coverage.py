@@ -6,8 +6,11 @@ error type read from the answer the client got (an ``ErrorMessage``'s ``type``, 
 fault's ``errorcode``). The counts live in the store (:class:`CoverageCounts`, which every store
 implements), so every worker and every instance on a shared store adds to one count. A request
 only adds to a count in this process's memory; the counts of the requests answered in one turn
-of the event loop go to the store in one write, after the answers are sent, so a request pays
-for no store write of its own.
+of the event loop go to the store in one write, after the answers are sent, and at most one
+write every :data:`WRITE_INTERVAL` seconds: a client that sends request after request pays for
+one store write per interval, not one per request. A report reads the counts once every
+process has written what it counted before the report was asked for (on a shared store it
+waits out one interval first).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,6 +29,8 @@ from credmock.observe.exchanges import Exchange
 
 logger = logging.getLogger("credmock")
 
+# Seconds between two writes of one process's counts to the store, at most.
+WRITE_INTERVAL = 0.01
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -118,12 +124,17 @@ class Coverage:
     """Counts each answered contract request (a recorder of the observing middleware) and reads
     the counts back, its own not yet written included."""
 
-    def __init__(self, counts: CoverageCounts, operations: Sequence[DeclaredOperation]) -> None:
+    def __init__(
+        self, counts: CoverageCounts, operations: Sequence[DeclaredOperation], *, shared: bool = False
+    ) -> None:
+        """``shared``: other processes add to ``counts`` too (a SQLite file, Redis)."""
         self.counts = counts
         self.operations = tuple(operations)
+        self.shared = shared
         self._pending: dict[CoverageKey, int] = {}
         self._lock = threading.Lock()
         self._flush_loop: asyncio.AbstractEventLoop | None = None  # where the write is scheduled
+        self._last_write = 0.0  # time.monotonic()
 
     def record(self, exchange: Exchange) -> None:
         if not exchange.contract or exchange.status is None or exchange.operation_id is None:
@@ -141,8 +152,12 @@ class Coverage:
             self._flush_loop = loop
         if loop is None:
             self.flush()
+            return
+        wait = self._last_write + WRITE_INTERVAL - time.monotonic()
+        if wait > 0:
+            loop.call_later(wait, self.flush)
         else:
-            loop.call_soon(self.flush)
+            loop.call_soon(self.flush)  # after this turn of the loop: the answer is sent first
 
     def flush(self) -> None:
         """Add the counts not yet written to the store. A store that fails keeps nothing back:
@@ -152,6 +167,7 @@ class Coverage:
             self._flush_loop = None
         if not pending:
             return
+        self._last_write = time.monotonic()
         try:
             self.counts.add_coverage(pending)
         except Exception as error:  # a failure of any store (its StoreError, sqlite3, redis)
@@ -161,8 +177,11 @@ class Coverage:
                     self._pending[key] = self._pending.get(key, 0) + requests
 
     def report(self) -> list[OperationCoverage]:
-        """Every operation's coverage, as every process counted it."""
+        """Every operation's coverage, as every process counted it: on a shared store, once the
+        other processes have written what they counted until now."""
         self.flush()
+        if self.shared:
+            time.sleep(WRITE_INTERVAL)  # a diagnostic read: one interval, for complete counts
         return coverage_of(self.operations, self.counts.coverage())
 
     def clear(self) -> None:
