@@ -248,6 +248,18 @@ def test_coverage_command_refuses_a_bar_that_is_no_percentage(bar: str, capsys) 
     assert "a percentage from 0 to 100" in capsys.readouterr().err
 
 
+def test_coverage_command_never_sends_an_error_types_control_characters_to_the_terminal(live, capsys) -> None:
+    fault = {"operation": LOGIN, "status": 400, "body": {"type": "evil\u001b[2J\u001b]0;pwned\u0007"}}
+    assert httpx.post(f"{live.base_url}/_mock/faults", json=fault).status_code == 201
+    httpx.post(f"{live.base_url}/customer/demo/login", json={})
+
+    assert main(["coverage", "--base-url", live.base_url]) == 0
+
+    printed = capsys.readouterr().out
+    assert "\x1b" not in printed and "\x07" not in printed
+    assert "evil\\x1b[2J\\x1b]0;pwned\\x07" in printed
+
+
 def test_coverage_html_is_self_contained_and_escapes_what_the_mock_answered(live, tmp_path: Path) -> None:
     hostile = '<img src=x onerror="alert(1)">'
     fault = {"operation": LOGIN, "status": 400, "body": {"type": hostile}}
@@ -293,3 +305,16 @@ def test_two_workers_on_one_sqlite_file_report_one_combined_count(tmp_path: Path
             assert operation(report, RESET_REQUEST)["statusesSeen"] == [
                 {"status": 401, "requests": sent, "declared": True}
             ]
+
+
+def test_coverage_counted_until_a_stop_survives_the_restart(tmp_path: Path) -> None:
+    state = ["--state", f"sqlite:///{tmp_path / 'state.db'}", "--quiet"]
+    with ServerProcess(state) as server, httpx.Client(base_url=server.base_url) as shop:
+        for _ in range(30):  # back to back on one connection: most counts wait for the next write
+            assert shop.post("/customer/demo/password/reset", json={}).status_code == 401
+        shop.close()
+        server.stop()  # SIGTERM at once, as a CI job ends
+
+    with ServerProcess(state) as restarted:
+        report = httpx.get(f"{restarted.base_url}/_mock/coverage").json()
+    assert operation(report, RESET_REQUEST)["requests"] == 30

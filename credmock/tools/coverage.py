@@ -64,7 +64,7 @@ def _row(operation: dict[str, Any]) -> tuple[str, int, int, int, str, str]:
     declared = len(operation["declaredStatuses"])
     missing = operation["statusesNotSeen"]
     return (
-        operation["operationId"],
+        printable(operation["operationId"]),
         operation["requests"],
         declared,
         len(missing),
@@ -97,11 +97,17 @@ def format_table(report: Report) -> str:
     return "\n".join([line(header), rule, *(line(row) for row in rows), rule, line(footer)])
 
 
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: a control character (an escape sequence an injected fault's
+    body may hold) is shown as its ``\\x..`` code, never sent to the terminal."""
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
+
+
 def format_details(report: Report) -> str:
     """The error types seen, and the statuses answered that the contract does not declare."""
     lines = []
     errors = [
-        (operation["operationId"], seen)
+        (printable(operation["operationId"]), seen)
         for operation in report["operations"]
         for seen in operation["errorTypesSeen"]
     ]
@@ -109,11 +115,11 @@ def format_details(report: Report) -> str:
         lines.append("Error types seen:")
         width = max(len(name) for name, _ in errors)
         lines += [
-            f"  {name:<{width}}  {seen['status']}  {seen['type']}  ({seen['requests']})"
+            f"  {name:<{width}}  {seen['status']}  {printable(seen['type'])}  ({seen['requests']})"
             for name, seen in errors
         ]
     undeclared = [
-        (operation["operationId"], seen)
+        (printable(operation["operationId"]), seen)
         for operation in report["operations"]
         for seen in operation["statusesSeen"]
         if not seen["declared"]
