@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import html
+import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from credmock.observe.coverage import declared_operations
 from credmock.settings import Settings
 from credmock.store import open_store
 from credmock.tools.cli import main
-from credmock.tools.testing import LiveServer, ServerProcess
+from credmock.tools.testing import LiveServer, RedisServer, ServerProcess, redis_server_path
 from tests.conftest import ALICE, TENANT, bearer
 
 RESET_REQUEST = "POST-customer-request-reset-password"
@@ -318,3 +320,27 @@ def test_coverage_counted_until_a_stop_survives_the_restart(tmp_path: Path) -> N
     with ServerProcess(state) as restarted:
         report = httpx.get(f"{restarted.base_url}/_mock/coverage").json()
     assert operation(report, RESET_REQUEST)["requests"] == 30
+
+
+def test_counts_made_while_redis_is_gone_are_written_once_it_is_back(tmp_path: Path, caplog) -> None:
+    if redis_server_path() is None and not os.environ.get("CREDMOCK_REQUIRE_REDIS"):
+        pytest.skip("redis-server is not installed (scripts/install-redis.sh installs it)")
+    redis = RedisServer(tmp_path).start()
+    try:
+        with LiveServer(Settings(state=redis.url)) as server:
+            redis.stop()
+            # No token: answered without the store, and counted while the store is gone.
+            assert httpx.post(f"{server.base_url}/customer/demo/password/reset", json={}).status_code == 401
+            deadline = time.monotonic() + 10
+            while "could not be written" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert "kept for the next write" in caplog.text
+            redis.start()  # empty: it keeps nothing across a restart
+
+            report = httpx.get(f"{server.base_url}/_mock/coverage").json()
+
+        assert operation(report, RESET_REQUEST)["statusesSeen"] == [
+            {"status": 401, "requests": 1, "declared": True}
+        ]
+    finally:
+        redis.stop()
