@@ -238,6 +238,8 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
     contract_operations = {**credentials.OPERATIONS, **storefront.OPERATIONS}
     contract_spec = load_served_spec(CONTRACT_SPEC)
     coverage = Coverage(store, declared_operations(contract_spec), shared=is_shared(settings.state))
+    if settings.reset_on_start:  # as a reset: the state and the coverage start over
+        coverage.clear()
     app.inspection = Inspection.from_settings(settings, contract_operations, coverage)
     apis: list[tuple[str, dict[str, Any], Mapping[str, Callable[..., Any]]]] = [
         (CONTRACT_SPEC, contract_spec, contract_operations),

@@ -309,7 +309,7 @@ def test_two_workers_on_one_sqlite_file_report_one_combined_count(tmp_path: Path
             ]
 
 
-def test_coverage_counted_until_a_stop_survives_the_restart(tmp_path: Path) -> None:
+def test_coverage_counted_until_a_stop_survives_a_restart_and_not_a_reset_on_start(tmp_path: Path) -> None:
     state = ["--state", f"sqlite:///{tmp_path / 'state.db'}", "--quiet"]
     with ServerProcess(state) as server, httpx.Client(base_url=server.base_url) as shop:
         for _ in range(30):  # back to back on one connection: most counts wait for the next write
@@ -320,6 +320,10 @@ def test_coverage_counted_until_a_stop_survives_the_restart(tmp_path: Path) -> N
     with ServerProcess(state) as restarted:
         report = httpx.get(f"{restarted.base_url}/_mock/coverage").json()
     assert operation(report, RESET_REQUEST)["requests"] == 30
+
+    with ServerProcess([*state, "--reset-on-start"]) as reset:
+        report = httpx.get(f"{reset.base_url}/_mock/coverage").json()
+    assert report["total"]["requests"] == 0
 
 
 def test_counts_made_while_redis_is_gone_are_written_once_it_is_back(tmp_path: Path, caplog) -> None:
