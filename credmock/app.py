@@ -160,7 +160,6 @@ class CredmockApp:
         connexion_compat.keep_server_send(scope, send)  # an injected fault may reset the connection
         await serve_draining(super().__call__, scope, receive, send)  # type: ignore[misc]
 
-
     def _flushing_at_shutdown(self, receive: Any) -> Any:
         """``receive`` of the lifespan: at shutdown, the API coverage counted is written first."""
 
