@@ -138,9 +138,8 @@ def operation_coverage(entry: OperationCoverage) -> dict[str, Any]:
     }
 
 
-def get_coverage(inspection: Inspection, _domain: Domain) -> tuple[dict[str, Any], int]:
-    """Per contract operation, what the clients reached, as every worker and instance counted it."""
-    entries = inspection.coverage.report() if inspection.coverage is not None else []
+def coverage_body(entries: list[OperationCoverage]) -> dict[str, Any]:
+    """The answer of getCoverage for ``entries``: each operation, and the totals."""
     declared = sum(len(entry.operation.statuses) for entry in entries)
     reached = sum(entry.declared_statuses_seen for entry in entries)
     total = {
@@ -151,7 +150,12 @@ def get_coverage(inspection: Inspection, _domain: Domain) -> tuple[dict[str, Any
         "declaredStatusesSeen": reached,
         "percent": round(100 * reached / declared, 2) if declared else 100.0,
     }
-    return {"operations": [operation_coverage(entry) for entry in entries], "total": total}, 200
+    return {"operations": [operation_coverage(entry) for entry in entries], "total": total}
+
+
+def get_coverage(inspection: Inspection, _domain: Domain) -> tuple[dict[str, Any], int]:
+    """Per contract operation, what the clients reached, as every worker and instance counted it."""
+    return coverage_body(inspection.coverage.report() if inspection.coverage is not None else []), 200
 
 
 def clear_coverage(inspection: Inspection, _domain: Domain) -> tuple[None, int]:

@@ -66,3 +66,24 @@ def test_no_coverage_summary_unless_asked_or_when_no_fixture_was_used(pytester: 
     assert SUMMARY_TITLE not in pytester.runpytest("test_uses.py").stdout.str()
     assert SUMMARY_TITLE not in pytester.runpytest("--credmock-coverage", "test_plain.py").stdout.str()
     assert SUMMARY_TITLE in pytester.runpytest("--credmock-coverage", "test_uses.py").stdout.str()
+
+
+def test_coverage_under_xdist_adds_up_every_workers_requests(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        test_spread="""
+        import pytest
+
+        @pytest.mark.parametrize("attempt", range(4))
+        def test_no_token(credmock_client, attempt):
+            assert credmock_client.post("/customer/demo/password/reset", json={}).status_code == 401
+        """
+    )
+
+    result = pytester.runpytest("-n", "2", "--credmock-coverage")
+
+    result.assert_outcomes(passed=4)
+    assert "DeprecationWarning" not in result.stdout.str()
+    result.stdout.re_match_lines([r"POST-customer-request-reset-password +4 +4 +3 +25% +204, 400, 403"])
+    result.stdout.re_match_lines(
+        [r" +POST-customer-request-reset-password +401 +oauth.v2.InvalidAccessToken +\(4\)"]
+    )

@@ -13,11 +13,13 @@ import math
 import os
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from credmock.core.coverage import CoverageKey
 from credmock.settings import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER
 
 COVERAGE_PATH = "/_mock/coverage"
@@ -45,6 +47,35 @@ def fetch_coverage(base_url: str, control_token: str | None = None, timeout: flo
     if not isinstance(report, dict) or not isinstance(report.get("operations"), list):
         raise Unreadable(f"{base_url}{COVERAGE_PATH} answered {response.status_code}: is it a credmock?")
     return report
+
+
+def merge_reports(reports: Sequence[Report]) -> Report:
+    """One report of several mocks' (the workers of a pytest-xdist run): their counts added up."""
+    from credmock.handlers.inspection import coverage_body  # the web stack, only when merging
+    from credmock.observe.coverage import DeclaredOperation, coverage_of
+
+    operations: dict[str, Any] = {}  # operationId -> DeclaredOperation
+    counts: dict[CoverageKey, int] = {}
+    for report in reports:
+        for entry in report["operations"]:
+            operation_id = entry["operationId"]
+            operations.setdefault(
+                operation_id,
+                DeclaredOperation(
+                    operation_id, entry["method"], entry["path"], tuple(entry["declaredStatuses"])
+                ),
+            )
+            typed: dict[int, int] = {}
+            for seen in entry["errorTypesSeen"]:
+                key = (operation_id, seen["status"], seen["type"])
+                counts[key] = counts.get(key, 0) + seen["requests"]
+                typed[seen["status"]] = typed.get(seen["status"], 0) + seen["requests"]
+            for seen in entry["statusesSeen"]:
+                untyped = seen["requests"] - typed.get(seen["status"], 0)
+                if untyped:
+                    key = (operation_id, seen["status"], "")
+                    counts[key] = counts.get(key, 0) + untyped
+    return coverage_body(coverage_of(operations.values(), counts))
 
 
 def percent_text(reached: int, declared: int) -> str:

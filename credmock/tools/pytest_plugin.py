@@ -23,7 +23,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
 # The session's app, once a fixture has built it: the coverage summary reads it.
 _SESSION_APP = pytest.StashKey["CredmockApp"]()
+# Under pytest-xdist: the coverage each worker handed over (controller), and its key (worker).
+_WORKER_REPORTS = pytest.StashKey[list]()
+_WORKER_REPORT = "credmock_coverage"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -153,17 +156,44 @@ def credmock_outbox(credmock_app: CredmockApp) -> Outbox:
     return Outbox(credmock_app)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    """The API coverage of the session, as ``credmock coverage`` prints it, when asked for and a
-    test used the fixtures."""
-    app = config.stash.get(_SESSION_APP, None)
-    if app is None or not config.getoption("credmock_coverage"):
-        return
+def _session_report(app: CredmockApp) -> dict:
+    """The body of the app's ``GET /_mock/coverage``."""
     from credmock.settings import CONTROL_TOKEN_HEADER
-    from credmock.tools.coverage import format_report
 
     token = app.settings.control_token
     headers = {CONTROL_TOKEN_HEADER: token} if token else {}
-    response = app.test_client().get("/_mock/coverage", headers=headers)
+    return app.test_client().get("/_mock/coverage", headers=headers).json()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On a pytest-xdist worker: hand the worker's coverage to the controller, which prints."""
+    config = session.config
+    app = config.stash.get(_SESSION_APP, None)
+    if app is not None and config.getoption("credmock_coverage") and hasattr(config, "workeroutput"):
+        config.workeroutput[_WORKER_REPORT] = _session_report(app)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist's controller: a worker ended, with its coverage when its tests used the mock."""
+    report = getattr(node, "workeroutput", {}).get(_WORKER_REPORT)
+    if report is not None:
+        node.config.stash.setdefault(_WORKER_REPORTS, []).append(report)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The API coverage of the session, as ``credmock coverage`` prints it, when asked for and a
+    test used the fixtures (under pytest-xdist: every worker's, added up)."""
+    if not config.getoption("credmock_coverage") or hasattr(config, "workeroutput"):
+        return
+    reports = list(config.stash.get(_WORKER_REPORTS, []))
+    app = config.stash.get(_SESSION_APP, None)
+    if app is not None:
+        reports.append(_session_report(app))
+    if not reports:
+        return
+    _import_web_stack()  # merging reads the contract's operations
+    from credmock.tools.coverage import format_report, merge_reports
+
     terminalreporter.write_sep("-", "credmock API coverage")
-    terminalreporter.write_line(format_report(response.json()))
+    terminalreporter.write_line(format_report(reports[0] if len(reports) == 1 else merge_reports(reports)))
