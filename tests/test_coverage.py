@@ -97,6 +97,20 @@ def test_coverage_lists_every_contract_and_storefront_operation_and_none_of_the_
     assert report["total"]["requests"] == 0
 
 
+def test_browser_preflights_and_unrouted_requests_reach_no_status(client) -> None:
+    preflight = {
+        "Origin": "http://shop.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+    assert client.request("OPTIONS", "/customer/demo/login", headers=preflight).status_code == 200
+    assert client.get("/customer/demo/no-such-operation").status_code == 404
+
+    report = client.get("/_mock/coverage").json()
+
+    assert report["total"]["requests"] == 0
+
+
 def test_coverage_counts_an_injected_status_the_contract_does_not_declare(client) -> None:
     fault = {"operation": RESET_REQUEST, "status": 503, "body": {"type": "maintenance", "message": "later"}}
     assert client.post("/_mock/faults", json=fault).status_code == 201
