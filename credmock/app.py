@@ -31,9 +31,10 @@ from credmock.http.request_head import RequestHeadMiddleware
 from credmock.http.security import name_security_schemes, security_map
 from credmock.http.validation import validator_map
 from credmock.mail.outbox import Outbox
+from credmock.observe.coverage import Coverage, declared_operations
 from credmock.observe.inspection import Inspection
 from credmock.settings import Settings
-from credmock.store import Store, open_store
+from credmock.store import Store, is_shared, open_store
 
 CONTRACT_SPEC = "openapi.yaml"
 MOCK_API_SPEC = "mock-api.yaml"
@@ -143,16 +144,32 @@ class CredmockApp:
         """The domain, by the name the pytest plugin has documented."""
         return self.domain
 
-    def reset(self) -> None:
+    def reset(self, *, keep_coverage: bool = False) -> None:
+        """Back to the fixtures, as ``POST /_mock/reset``; with ``keep_coverage`` the API coverage
+        counted so far stays (the pytest plugin resets before each test, and reports the session)."""
         self.domain.reset_state()
-        self.inspection.reset()
+        self.inspection.reset(keep_coverage=keep_coverage)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await super().__call__(scope, self._flushing_at_shutdown(receive), send)  # type: ignore[misc]
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)  # type: ignore[misc]
             return
         connexion_compat.keep_server_send(scope, send)  # an injected fault may reset the connection
         await serve_draining(super().__call__, scope, receive, send)  # type: ignore[misc]
+
+    def _flushing_at_shutdown(self, receive: Any) -> Any:
+        """``receive`` of the lifespan: at shutdown, the API coverage counted is written first."""
+
+        async def receive_lifespan() -> Any:
+            message = await receive()
+            if message.get("type") == "lifespan.shutdown" and self.inspection.coverage is not None:
+                self.inspection.coverage.flush()
+            return message
+
+        return receive_lifespan
 
 
 class CredmockFlaskApp(CredmockApp, connexion.FlaskApp):
@@ -218,15 +235,19 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
     app.domain = domain
     app.outbox = outbox
     contract_operations = {**credentials.OPERATIONS, **storefront.OPERATIONS}
-    app.inspection = Inspection.from_settings(settings, contract_operations)
-    apis: list[tuple[str, Mapping[str, Callable[..., Any]]]] = [
-        (CONTRACT_SPEC, contract_operations),
-        (MOCK_API_SPEC, mock_api.operations(app.inspection, outbox)),
+    contract_spec = load_served_spec(CONTRACT_SPEC)
+    coverage = Coverage(store, declared_operations(contract_spec), shared=is_shared(settings.state))
+    if settings.reset_on_start:  # as a reset: the state and the coverage start over
+        coverage.clear()
+    app.inspection = Inspection.from_settings(settings, contract_operations, coverage)
+    apis: list[tuple[str, dict[str, Any], Mapping[str, Callable[..., Any]]]] = [
+        (CONTRACT_SPEC, contract_spec, contract_operations),
+        (MOCK_API_SPEC, load_served_spec(MOCK_API_SPEC), mock_api.operations(app.inspection, outbox)),
     ]
     docs = DocsPaths()
     allowed_methods = http_errors.AllowedMethods()
-    for spec_name, operations in apis:
-        spec = name_security_schemes(load_served_spec(spec_name))
+    for spec_name, served_spec, operations in apis:
+        spec = name_security_schemes(served_spec)
         allowed_methods.add_spec(spec)
         app.add_api(
             spec,

@@ -10,6 +10,7 @@ from typing import Any
 
 from credmock.core.clock import iso_time
 from credmock.domain import Domain
+from credmock.observe.coverage import OperationCoverage
 from credmock.observe.exchanges import Exchange
 from credmock.observe.faults import Fault
 from credmock.observe.inspection import Inspection
@@ -117,8 +118,54 @@ def get_inbox(_inspection: Inspection, _domain: Domain) -> tuple[str, int, dict[
     return inbox_page(), 200, INBOX_HEADERS
 
 
+def operation_coverage(entry: OperationCoverage) -> dict[str, Any]:
+    declared = set(entry.operation.statuses)
+    return {
+        "operationId": entry.operation.operation_id,
+        "method": entry.operation.method,
+        "path": entry.operation.path,
+        "requests": entry.requests,
+        "declaredStatuses": list(entry.operation.statuses),
+        "statusesSeen": [
+            {"status": status, "requests": requests, "declared": status in declared}
+            for status, requests in sorted(entry.statuses_seen.items())
+        ],
+        "statusesNotSeen": entry.statuses_not_seen,
+        "errorTypesSeen": [
+            {"status": status, "type": kind, "requests": requests}
+            for (status, kind), requests in sorted(entry.error_types_seen.items())
+        ],
+    }
+
+
+def coverage_body(entries: list[OperationCoverage]) -> dict[str, Any]:
+    """The answer of getCoverage for ``entries``: each operation, and the totals."""
+    declared = sum(len(entry.operation.statuses) for entry in entries)
+    reached = sum(entry.declared_statuses_seen for entry in entries)
+    total = {
+        "operations": len(entries),
+        "operationsSeen": sum(1 for entry in entries if entry.requests),
+        "requests": sum(entry.requests for entry in entries),
+        "declaredStatuses": declared,
+        "declaredStatusesSeen": reached,
+        "percent": round(100 * reached / declared, 2) if declared else 100.0,
+    }
+    return {"operations": [operation_coverage(entry) for entry in entries], "total": total}
+
+
+def get_coverage(inspection: Inspection, _domain: Domain) -> tuple[dict[str, Any], int]:
+    """Per contract operation, what the clients reached, as every worker and instance counted it."""
+    return coverage_body(inspection.coverage.report() if inspection.coverage is not None else []), 200
+
+
+def clear_coverage(inspection: Inspection, _domain: Domain) -> tuple[None, int]:
+    if inspection.coverage is not None:
+        inspection.coverage.clear()
+    return None, 204
+
+
 def reset_state(inspection: Inspection, domain: Domain) -> tuple[None, int]:
-    """Back to the fixtures, with no requests in the journal and no faults in force."""
+    """Back to the fixtures, with no requests in the journal, no API coverage and no faults in force."""
     domain.reset_state()
     inspection.reset()
     return None, 204
@@ -132,5 +179,7 @@ OPERATIONS = {
     "clearFaults": clear_faults,
     "deleteFault": delete_fault,
     "resetState": reset_state,
+    "getCoverage": get_coverage,
+    "clearCoverage": clear_coverage,
     "getInbox": get_inbox,
 }

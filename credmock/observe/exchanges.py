@@ -23,6 +23,8 @@ SCOPE_KEY = NOTES_KEY  # the pipeline notes a request's reason in its exchange (
 MOCK_API_PREFIX = "/_mock"
 # Bytes of each request body kept for the journal; longer bodies are shown as their size.
 JOURNAL_BODY_LIMIT = 4096
+# Bytes of an error's answer kept, for its error type (API coverage): the contract's errors are short.
+ERROR_ANSWER_LIMIT = 2048
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -46,6 +48,7 @@ class Exchange:
     duration: float = 0.0  # seconds
     body: bytes = b""  # the first JOURNAL_BODY_LIMIT bytes
     body_size: int = 0
+    answer: bytes = b""  # the first ERROR_ANSWER_LIMIT bytes of the answer, when an error (400 or more)
 
     @property
     def worth_recording(self) -> bool:
@@ -120,7 +123,7 @@ async def _recording(receive: Receive, exchange: Exchange, content_length: int |
 
 class ObserveMiddleware:
     """Builds an :class:`Exchange` for every HTTP request and hands it to each recorder (the
-    journal, the request log) once the answer is sent."""
+    journal, the request log, the API coverage) once the answer is sent."""
 
     def __init__(self, app: ASGIApp, *, recorders: tuple[Recorder, ...], keep_body: bool) -> None:
         self.app = app
@@ -147,8 +150,13 @@ class ObserveMiddleware:
         async def observing_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 exchange.status = message["status"]
-            elif message["type"] == "http.response.body" and not message.get("more_body") and not recorded:
-                record()  # before the client can see the answer: its next look at the journal has it
+            elif message["type"] == "http.response.body":
+                if exchange.status is not None and exchange.status >= 400:
+                    room = ERROR_ANSWER_LIMIT - len(exchange.answer)
+                    if room > 0:
+                        exchange.answer += message.get("body", b"")[:room]
+                if not message.get("more_body") and not recorded:
+                    record()  # before the client can see the answer: its next look at the journal has it
             await send(message)
 
         if self.keep_body and scope["method"] in _BODY_METHODS:

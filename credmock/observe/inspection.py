@@ -13,6 +13,7 @@ from typing import Any
 
 from connexion.middleware import MiddlewarePosition
 
+from credmock.observe.coverage import Coverage
 from credmock.observe.exchanges import ObserveMiddleware, Recorder
 from credmock.observe.faults import FaultMiddleware, FaultRegistry
 from credmock.observe.journal import Journal
@@ -26,21 +27,28 @@ class Inspection:
     journal: Journal
     faults: FaultRegistry
     request_log: RequestLog | None
+    coverage: Coverage | None = None  # the API coverage of the clients, kept in the store
 
     @classmethod
-    def from_settings(cls, settings: Settings, contract_operations: Collection[str]) -> Inspection:
+    def from_settings(
+        cls, settings: Settings, contract_operations: Collection[str], coverage: Coverage | None = None
+    ) -> Inspection:
         """Checks the settings (a bad log format or journal size raises ValueError at start)."""
         return cls(
             settings=settings,
             journal=Journal(settings.journal_size),
             faults=FaultRegistry(contract_operations, random.Random(settings.seed)),
             request_log=None if settings.quiet else RequestLog(settings.log_format),
+            coverage=coverage,
         )
 
-    def reset(self) -> None:
-        """Forget the requests seen and the faults in force."""
+    def reset(self, *, keep_coverage: bool = False) -> None:
+        """Forget the requests seen (the API coverage too, unless ``keep_coverage``) and the
+        faults in force."""
         self.journal.clear()
         self.faults.clear()
+        if self.coverage is not None and not keep_coverage:
+            self.coverage.clear()
 
     def install(self, app: Any) -> None:
         """Add the middlewares to ``app`` (a Connexion app). Call it before any other middleware
@@ -51,6 +59,8 @@ class Inspection:
             recorders.append(self.journal.record)
         if self.request_log is not None:
             recorders.append(self.request_log)
+        if self.coverage is not None:
+            recorders.append(self.coverage.record)
         app.add_middleware(
             ObserveMiddleware,
             position=MiddlewarePosition.BEFORE_EXCEPTION,

@@ -8,9 +8,10 @@ import json
 import sys
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, TypeVar
 
+from credmock.core.coverage import CoverageKey
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
 
@@ -123,6 +124,16 @@ class Store(Protocol):
 
     def advance_clock(self, seconds: float) -> float:
         """Add ``seconds`` to the shared clock offset; the new offset."""
+
+    # API coverage -----------------------------------------------------------------------------
+    # Requests counted by (operationId, status, error type or ""), for GET /_mock/coverage. Kept
+    # beside the state, not in it: a reset of the state (fill) leaves them; clear_coverage clears.
+    def add_coverage(self, counts: Mapping[CoverageKey, int]) -> None:
+        """Add ``counts`` to the kept counts, in one atomic step."""
+
+    def coverage(self) -> dict[CoverageKey, int]: ...
+
+    def clear_coverage(self) -> None: ...
 
     # Housekeeping -----------------------------------------------------------------------------
     def purge(self, now: float, expired_token_memory: float) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
+from credmock.core.coverage import CoverageKey
 from credmock.core.email_address import email_key
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
@@ -17,6 +18,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._forget_all()
+        self._coverage: dict[CoverageKey, int] = {}  # beside the state: _forget_all leaves it
 
     def _forget_all(self) -> None:
         self._filled = False
@@ -244,6 +246,21 @@ class MemoryStore:
         with self._lock:
             self._offset += seconds
             return self._offset
+
+    # API coverage -----------------------------------------------------------------------------
+
+    def add_coverage(self, counts: Mapping[CoverageKey, int]) -> None:
+        with self._lock:
+            for key, requests in counts.items():
+                self._coverage[key] = self._coverage.get(key, 0) + requests
+
+    def coverage(self) -> dict[CoverageKey, int]:
+        with self._lock:
+            return dict(self._coverage)
+
+    def clear_coverage(self) -> None:
+        with self._lock:
+            self._coverage.clear()
 
     # Housekeeping -----------------------------------------------------------------------------
 

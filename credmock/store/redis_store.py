@@ -26,9 +26,10 @@ import dataclasses
 import functools
 import inspect
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from credmock.core.coverage import CoverageKey
 from credmock.core.email_address import email_key
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
@@ -40,6 +41,9 @@ DELIVERIES = PREFIX + "deliveries"  # email id -> its SMTP delivery, for the ema
 TTL_MARGIN = 2 * 86_400
 PAGE = 100
 FIRST_PAGE = 8
+# The API coverage counts, a hash of JSON [operationId, status, error type] -> requests. Outside
+# PREFIX, so a reset of the state leaves it; only clear_coverage deletes it.
+COVERAGE = "credmock-coverage"
 
 ADD_CUSTOMER = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'email' end
@@ -447,6 +451,24 @@ class RedisStore:
 
     def advance_clock(self, seconds: float) -> float:
         return float(self._redis.incrbyfloat(PREFIX + "clock", seconds))
+
+    # API coverage -----------------------------------------------------------------------------
+
+    def add_coverage(self, counts: Mapping[CoverageKey, int]) -> None:
+        pipe = self._redis.pipeline(transaction=True)  # MULTI/EXEC: every count or none
+        for key, requests in counts.items():
+            pipe.hincrby(COVERAGE, json.dumps(key), requests)
+        pipe.execute()
+
+    def coverage(self) -> dict[CoverageKey, int]:
+        counts: dict[CoverageKey, int] = {}
+        for field, requests in self._redis.hgetall(COVERAGE).items():
+            operation, status, error_type = json.loads(field)
+            counts[(operation, status, error_type)] = int(requests)
+        return counts
+
+    def clear_coverage(self) -> None:
+        self._redis.delete(COVERAGE)
 
     # Housekeeping -----------------------------------------------------------------------------
 

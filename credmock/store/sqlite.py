@@ -15,10 +15,11 @@ import contextlib
 import dataclasses
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from credmock.core.coverage import CoverageKey
 from credmock.core.email_address import email_key
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
@@ -53,6 +54,14 @@ TABLES = ("meta", "tenants", "customers", "access_tokens", "email_tokens", "outb
 BUSY_TIMEOUT = 30.0
 PAGE = 200
 FIRST_PAGE = 8
+# The API coverage counts: beside the state (not in TABLES, so a reset leaves them), created on
+# first use so a file written by an older credmock gains the table too.
+COVERAGE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS coverage (
+    operation TEXT NOT NULL, status INTEGER NOT NULL, error_type TEXT NOT NULL, requests INTEGER NOT NULL,
+    PRIMARY KEY (operation, status, error_type)
+)
+"""
 
 
 class SqliteStore:
@@ -354,6 +363,33 @@ class SqliteStore:
             float(seconds),
         )
         return float(row[0])  # type: ignore[index]
+
+    # API coverage -----------------------------------------------------------------------------
+
+    _has_coverage_table = False
+
+    def _coverage_table(self) -> None:
+        if not self._has_coverage_table:
+            self._db.execute(COVERAGE_SCHEMA)
+            self._has_coverage_table = True
+
+    def add_coverage(self, counts: Mapping[CoverageKey, int]) -> None:
+        self._coverage_table()
+        with self._write() as connection:
+            connection.executemany(
+                "INSERT INTO coverage VALUES (?, ?, ?, ?) ON CONFLICT (operation, status, error_type) "
+                "DO UPDATE SET requests = requests + excluded.requests",
+                [(*key, requests) for key, requests in counts.items()],
+            )
+
+    def coverage(self) -> dict[CoverageKey, int]:
+        self._coverage_table()
+        rows = self._db.execute("SELECT operation, status, error_type, requests FROM coverage").fetchall()
+        return {(operation, status, error_type): requests for operation, status, error_type, requests in rows}
+
+    def clear_coverage(self) -> None:
+        self._coverage_table()
+        self._db.execute("DELETE FROM coverage")
 
     # Housekeeping -----------------------------------------------------------------------------
 

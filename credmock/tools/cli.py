@@ -13,6 +13,7 @@ from pathlib import Path
 
 from credmock.settings import CONTROL_TOKEN_ENV, Settings
 from credmock.store.base import describe_state
+from credmock.tools.coverage import add_coverage_command
 from credmock.tools.env_options import invalid_environment_values, read_environment
 from credmock.tools.proxy import add_proxy_command
 from credmock.tools.verify import add_verify_command
@@ -364,6 +365,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_serve_command,
     add_verify_command,
     add_proxy_command,
+    add_coverage_command,
 ]
 
 

@@ -13,6 +13,9 @@ each test that uses these fixtures; that is what keeps them fast.
 
 Settings: ini options ``credmock_fixtures`` (a customers YAML file, relative to the rootdir)
 and ``credmock_seed``, or override the session-scoped ``credmock_settings`` fixture.
+
+``pytest --credmock-coverage`` prints the API coverage of the session after its tests (the
+table of ``credmock coverage``): the per-test reset keeps it, so it counts every test's requests.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -35,7 +38,19 @@ if TYPE_CHECKING:
     from credmock.tools.testing import LiveServer
 
 
+# The session's app, once a fixture has built it: the coverage summary reads it.
+_SESSION_APP = pytest.StashKey["CredmockApp"]()
+# Under pytest-xdist: the coverage each worker handed over (controller), and its key (worker).
+_WORKER_REPORTS = pytest.StashKey[list]()
+_WORKER_REPORT = "credmock_coverage"
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("credmock").addoption(
+        "--credmock-coverage",
+        action="store_true",
+        help="after the tests, print the API coverage they reached on the credmock fixtures",
+    )
     parser.addini(
         "credmock_fixtures",
         "credmock: YAML file of tenants and customers (relative to the rootdir); default: the built-in one",
@@ -68,11 +83,15 @@ def _import_web_stack() -> None:
 
 
 @pytest.fixture(scope="session")
-def _credmock_session_app(credmock_settings: Settings) -> CredmockApp:
+def _credmock_session_app(credmock_settings: Settings, pytestconfig: pytest.Config) -> CredmockApp:
     _import_web_stack()
     from credmock.app import create_app
 
-    return create_app(credmock_settings)
+    app = create_app(credmock_settings)
+    if pytestconfig.getoption("credmock_coverage"):
+        app.inspection.coverage.clear()  # a shared store may hold an earlier run's
+    pytestconfig.stash[_SESSION_APP] = app
+    return app
 
 
 @pytest.fixture(scope="session")
@@ -85,8 +104,9 @@ def _credmock_live_server(_credmock_session_app: CredmockApp) -> Iterator[LiveSe
 
 @pytest.fixture
 def credmock_app(_credmock_session_app: CredmockApp) -> CredmockApp:
-    """The session's app, reset to fresh state for this test."""
-    _credmock_session_app.reset()
+    """The session's app, reset to fresh state for this test (the API coverage of the session
+    stays)."""
+    _credmock_session_app.reset(keep_coverage=True)
     return _credmock_session_app
 
 
@@ -134,3 +154,46 @@ class Outbox:
 def credmock_outbox(credmock_app: CredmockApp) -> Outbox:
     """The emails the mock sent: ``credmock_outbox.latest_token(to="alice@example.com")``."""
     return Outbox(credmock_app)
+
+
+def _session_report(app: CredmockApp) -> dict:
+    """The body of the app's ``GET /_mock/coverage``."""
+    from credmock.settings import CONTROL_TOKEN_HEADER
+
+    token = app.settings.control_token
+    headers = {CONTROL_TOKEN_HEADER: token} if token else {}
+    return app.test_client().get("/_mock/coverage", headers=headers).json()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On a pytest-xdist worker: hand the worker's coverage to the controller, which prints."""
+    config = session.config
+    app = config.stash.get(_SESSION_APP, None)
+    if app is not None and config.getoption("credmock_coverage") and hasattr(config, "workeroutput"):
+        config.workeroutput[_WORKER_REPORT] = _session_report(app)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist's controller: a worker ended, with its coverage when its tests used the mock."""
+    report = getattr(node, "workeroutput", {}).get(_WORKER_REPORT)
+    if report is not None:
+        node.config.stash.setdefault(_WORKER_REPORTS, []).append(report)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The API coverage of the session, as ``credmock coverage`` prints it, when asked for and a
+    test used the fixtures (under pytest-xdist: every worker's, added up)."""
+    if not config.getoption("credmock_coverage") or hasattr(config, "workeroutput"):
+        return
+    reports = list(config.stash.get(_WORKER_REPORTS, []))
+    app = config.stash.get(_SESSION_APP, None)
+    if app is not None:
+        reports.append(_session_report(app))
+    if not reports:
+        return
+    _import_web_stack()  # merging reads the contract's operations
+    from credmock.tools.coverage import format_report, merge_reports
+
+    terminalreporter.write_sep("-", "credmock API coverage")
+    terminalreporter.write_line(format_report(reports[0] if len(reports) == 1 else merge_reports(reports)))
