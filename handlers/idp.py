@@ -143,9 +143,9 @@ def idp_jwks(domain: Domain) -> tuple[dict[str, Any], int]:
     return domain.idp_jwks(), 200
 
 
-def idp_discovery(domain: Domain, **_request: Any) -> tuple[dict[str, Any], int]:
-    """GET /_mock/idp/.well-known/openid-configuration. (``**_request`` leaves it to Connexion's
-    middleware, which knows the URL the request came to.)"""
+def idp_discovery(domain: Domain) -> tuple[dict[str, Any], int]:
+    """GET /_mock/idp/.well-known/openid-configuration. (Its ``Host`` header parameter leaves it
+    to Connexion's middleware, which knows the URL the request came to.)"""
     issuer = issuer_of_request(domain)
     base = f"{external_base_url() or ''}{IDP_PATH}"
     return {
