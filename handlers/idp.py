@@ -21,7 +21,8 @@ PICKABLE = 20
 PAGE_HEADERS = {
     "Content-Type": "text/html",  # the page declares its charset (utf-8) itself
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'"
+        # No form-action: the sign-in redirects to the client's redirect URI, on any origin.
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
     ),
     "Cache-Control": "no-store",
 }
