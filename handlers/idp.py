@@ -102,7 +102,7 @@ def idp_authorize(
         page = authorize_page(
             domain, oauth, login_hint=login_hint, control_token=request_query_parameter("controlToken")
         )
-        return page, 200, PAGE_HEADERS
+        return page, 200, dict(PAGE_HEADERS)  # a copy: Connexion adds to the headers it is given
     code = domain.idp_authorize(
         client_id,
         redirect_uri,
@@ -136,7 +136,7 @@ def idp_token(
     tokens = domain.idp_token(
         field("grant_type"), field("code"), field("redirect_uri"), field("client_id"), field("code_verifier")
     )
-    return {**tokens, "token_type": "Bearer"}, 200, NO_STORE
+    return {**tokens, "token_type": "Bearer"}, 200, dict(NO_STORE)  # a copy: Connexion adds to it
 
 
 def idp_jwks(domain: Domain) -> tuple[dict[str, Any], int]:

@@ -226,6 +226,16 @@ def test_social_tokens_are_signed_by_the_published_key(client) -> None:
     assert access["aud"] == ["storefront"]
 
 
+def test_a_second_app_in_the_process_still_redirects_with_an_html_page(client_with) -> None:
+    """Connexion adds to the headers a handler answers with: shared header dicts once made every
+    later redirect of the process a JSON one."""
+    for client in (client_with(), client_with()):
+        provider_tokens(client, ALICE["email"])
+        response = authorize(client, email=ALICE["email"])
+
+        assert response.headers["content-type"] == "text/html"
+
+
 # The token endpoint ---------------------------------------------------------------------------------
 
 
