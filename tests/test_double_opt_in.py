@@ -199,3 +199,14 @@ def test_signup_confirmation_link_template_is_used_and_checked(client_with) -> N
     )
     with pytest.raises(ValueError, match="--signup-confirmation-link"):
         create_app(Settings(signup_confirmation_link="https://shop.test/{nope}"))
+
+
+def test_double_opt_in_option_and_its_variable_name_the_tenants() -> None:
+    from credmock.tools.cli import build_parser, settings_from_arguments
+
+    given = build_parser({}).parse_args(["serve", "--double-opt-in", "demo", "--double-opt-in", "acme"])
+    from_variable = build_parser({"CREDMOCK_DOUBLE_OPT_IN": "demo, acme"}).parse_args(["serve"])
+
+    assert settings_from_arguments(given).double_opt_in == ("demo", "acme")
+    assert settings_from_arguments(from_variable).double_opt_in == ("demo", "acme")
+    assert settings_from_arguments(build_parser({}).parse_args(["serve"])).double_opt_in == ()
