@@ -96,7 +96,7 @@ def idp_authorize(
         "code_challenge_method": code_challenge_method,
     }
     if not email:
-        domain.identity_provider.check_authorize_request(
+        domain.check_authorize_request(
             client_id, redirect_uri, response_type, code_challenge, code_challenge_method
         )
         page = authorize_page(

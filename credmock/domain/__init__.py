@@ -181,6 +181,7 @@ class Domain:
     # Double opt-in, the mock identity provider, social login and token exchange
     confirm_signup = _Rule("activation", Activation.confirm_signup)
     resend_activation = _Rule("activation", Activation.resend_activation)
+    check_authorize_request = _Rule("identity_provider", IdentityProvider.check_authorize_request)
     idp_authorize = _Rule("identity_provider", IdentityProvider.idp_authorize)
     idp_token = _Rule("identity_provider", IdentityProvider.idp_token)
     idp_jwks = _Rule("identity_provider", IdentityProvider.idp_jwks)

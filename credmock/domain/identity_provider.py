@@ -117,8 +117,8 @@ class IdentityProvider:
         self.store.add_authorization_code(code, now)
         return code.value
 
-    @staticmethod
     def check_authorize_request(
+        self,
         client_id: str | None,
         redirect_uri: str | None,
         response_type: str | None,
