@@ -21,7 +21,7 @@ from connexion.resolver import Resolver
 from credmock.core import exceptions as errors
 from credmock.core.token_source import TokenSource
 from credmock.domain import Domain
-from credmock.handlers import credentials, mock_api, storefront
+from credmock.handlers import credentials, idp, mock_api, signup_optin, social, storefront
 from credmock.http import connexion_compat, cors
 from credmock.http import errors as http_errors
 from credmock.http.compiled import CompiledOperations, CompiledOperationsMiddleware, RouteAheadMiddleware
@@ -39,10 +39,11 @@ from credmock.store import Store, is_shared, open_store
 CONTRACT_SPEC = "openapi.yaml"
 MOCK_API_SPEC = "mock-api.yaml"
 STOREFRONT_SPEC = "storefront.yaml"
+IDP_SPEC = "idp.yaml"
 # Spec files served inside another file's API. Connexion 3 mounts each API at its base path, and
 # a second API at the same base path shadows the APIs mounted after it (/_mock stops answering),
 # so the storefront endpoints, at the contract's base path, join the contract's API at load time.
-MOUNTED_SPECS: dict[str, tuple[str, ...]] = {CONTRACT_SPEC: (STOREFRONT_SPEC,)}
+MOUNTED_SPECS: dict[str, tuple[str, ...]] = {CONTRACT_SPEC: (STOREFRONT_SPEC,), MOCK_API_SPEC: (IDP_SPEC,)}
 
 
 # libyaml's parser when PyYAML has it: the pure-Python one took a third of the cold start.
@@ -234,7 +235,12 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
     app.settings = settings
     app.domain = domain
     app.outbox = outbox
-    contract_operations = {**credentials.OPERATIONS, **storefront.OPERATIONS}
+    contract_operations = {
+        **credentials.OPERATIONS,
+        **storefront.OPERATIONS,
+        **signup_optin.OPERATIONS,
+        **social.OPERATIONS,
+    }
     contract_spec = load_served_spec(CONTRACT_SPEC)
     coverage = Coverage(store, declared_operations(contract_spec), shared=is_shared(settings.state))
     if settings.reset_on_start:  # as a reset: the state and the coverage start over
@@ -242,7 +248,11 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
     app.inspection = Inspection.from_settings(settings, contract_operations, coverage)
     apis: list[tuple[str, dict[str, Any], Mapping[str, Callable[..., Any]]]] = [
         (CONTRACT_SPEC, contract_spec, contract_operations),
-        (MOCK_API_SPEC, load_served_spec(MOCK_API_SPEC), mock_api.operations(app.inspection, outbox)),
+        (
+            MOCK_API_SPEC,
+            load_served_spec(MOCK_API_SPEC),
+            {**mock_api.operations(app.inspection, outbox), **idp.OPERATIONS},
+        ),
     ]
     docs = DocsPaths()
     allowed_methods = http_errors.AllowedMethods()

@@ -68,3 +68,18 @@ class Settings:
     mail_from: str = "credmock <no-reply@credmock.localhost>"
     # Milliseconds of delay, drawn between the two bounds, added to every contract request.
     latency_ms: tuple[float, float] | None = None
+
+    # Double opt-in: tenants whose signups create an inactive account and email an activation
+    # link ("*": every tenant), beside those the fixtures mark ``doubleOptIn: true``.
+    double_opt_in: tuple[str, ...] = ()
+    signup_confirmation_token_lifetime: int = 86400
+    signup_confirmation_link: str = "http://localhost:3000/confirm-signup?tenant={tenant}&token={token}"
+    # The mock identity provider (/_mock/idp): the issuer of its tokens (None: the URL it is
+    # reached at, http://HOST:PORT/_mock/idp), the audience exchangeauthtoken accepts, and the
+    # seconds its authorization codes and tokens live.
+    idp_issuer: str | None = None
+    idp_audience: str = "storefront"
+    idp_code_lifetime: int = 120
+    idp_token_lifetime: int = 3600
+    # Configurations exchangeauthtoken accepts in ``config`` beside "default".
+    exchange_configs: tuple[str, ...] = ()

@@ -17,7 +17,15 @@ from typing import Any, NoReturn
 import httpx
 import pytest
 
-from credmock.app import CONTRACT_SPEC, MOCK_API_SPEC, STOREFRONT_SPEC, CredmockApp, create_app, load_spec
+from credmock.app import (
+    CONTRACT_SPEC,
+    IDP_SPEC,
+    MOCK_API_SPEC,
+    STOREFRONT_SPEC,
+    CredmockApp,
+    create_app,
+    load_spec,
+)
 from credmock.settings import Settings
 from credmock.tools.contract import ContractChecker
 
@@ -51,7 +59,8 @@ ERROR_TYPE = re.compile(r"^[a-z]+(_[a-z]+)*$")
 
 @pytest.fixture(scope="session")
 def checkers() -> list[ContractChecker]:
-    return [ContractChecker(load_spec(name)) for name in (CONTRACT_SPEC, STOREFRONT_SPEC, MOCK_API_SPEC)]
+    specs = (CONTRACT_SPEC, STOREFRONT_SPEC, MOCK_API_SPEC, IDP_SPEC)
+    return [ContractChecker(load_spec(name)) for name in specs]
 
 
 class ContractClient:

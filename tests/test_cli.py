@@ -129,8 +129,9 @@ def test_serve_missing_fixtures_file_fails_in_one_line(tmp_path: Path):
         ("--reset-link", "http://shop.example/reset?t={tokn}", "the password reset link (--reset-link)"),
         ("--email-change-link", "http://shop.example/{0}", "the email change link (--email-change-link)"),
         ("--control-token", "tökén", "the control token must be printable ASCII"),
+        ("--signup-confirmation-link", "http://shop.example/{tkn}", "(--signup-confirmation-link)"),
     ],
-    ids=["unknown-placeholder", "positional-placeholder", "non-ascii-control-token"],
+    ids=["unknown-placeholder", "positional-placeholder", "non-ascii-control-token", "activation-link"],
 )
 def test_serve_bad_option_fails_in_one_line(option: str, value: str, reason: str):
     result = serve_and_fail(option, value)

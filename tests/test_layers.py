@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from credmock.handlers import credentials, mock_api, storefront
+from credmock.handlers import credentials, mock_api, signup_optin, social, storefront
 
 import credmock.domain as domain_package
 from credmock.domain import Domain
@@ -21,7 +21,7 @@ from credmock.domain import Domain
 READS_A_COMPONENT = {"list_outbox", "get_latest_email", "clear_outbox", "get_clock"}
 HANDLERS = [
     handler
-    for module in (credentials, storefront, mock_api)
+    for module in (credentials, storefront, mock_api, signup_optin, social)
     for handler in module.OPERATIONS.values()
     if handler.__name__ not in READS_A_COMPONENT
 ]

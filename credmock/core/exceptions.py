@@ -164,6 +164,13 @@ class LoginFailed(AccessTokenError):
     errorcode = "invalid_credentials"
 
 
+class AccountNotActivated(AccessTokenError):
+    """A login to an account a double opt-in signup created, before its emailed link was opened."""
+
+    faultstring = "Customer account is not activated"
+    errorcode = "account_not_activated"
+
+
 # 403 ------------------------------------------------------------------------------------------
 
 
@@ -222,3 +229,22 @@ class InternalError(ApiError):
     status = 500
     error_type = "internal_error"
     default_message = "The mock failed on this request; the server log has the traceback."
+
+
+class InvalidGrant(ApiError):
+    """An authorization code of the mock identity provider that cannot be redeemed: unknown,
+    spent, expired, or sent with another redirect URI or a wrong PKCE verifier."""
+
+    error_type = "invalid_grant"
+    default_message = "The authorization code is invalid, expired or has already been used."
+
+
+class OAuthError(ApiError):
+    """An error of the mock identity provider's OAuth endpoints, in RFC 6749's shape."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description, reason=description)
+        self.error = error
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.error, "error_description": self.message}

@@ -31,6 +31,8 @@ class Delivery:
 
 PASSWORD_RESET = "password-reset"
 EMAIL_CHANGE = "email-change"
+# Double opt-in: the link that activates a new account.
+SIGNUP_CONFIRMATION = "signup-confirmation"
 
 
 @dataclass(frozen=True)

@@ -250,6 +250,8 @@ class Customer:
     initial_password: bool = False
     # metadata.version of the profile: 1 when created, one more on each change of it.
     version: int = 1
+    # False from a double opt-in signup until the emailed link activates the account.
+    active: bool = True
 
     def public_view(self) -> dict[str, str]:
         """What the mock API shows of a customer: never the password hash."""

@@ -34,7 +34,7 @@ class CustomerSeed:
 
 # The keys each level of a fixtures file may have; any other is a typo, named at load.
 DOCUMENT_KEYS = ("tenants",)
-TENANT_KEYS = ("customers",)
+TENANT_KEYS = ("customers", "doubleOptIn")
 CUSTOMER_KEYS = (
     "id",
     "email",
@@ -91,6 +91,23 @@ def load_fixtures(path: Path) -> tuple[list[str], list[CustomerSeed]]:
         for index, entry in enumerate(customers):
             seeds.append(_customer_seed(path, str(tenant), index, entry))
     return [str(tenant) for tenant in tenants], seeds
+
+
+def double_opt_in_tenants(path: Path) -> frozenset[str]:
+    """The tenants a fixtures file marks ``doubleOptIn: true`` (signups there activate by email)."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return frozenset()  # load_fixtures, which runs first, names the problem
+    tenants = document.get("tenants") if isinstance(document, dict) else None
+    marked = set()
+    for tenant, content in (tenants or {}).items() if isinstance(tenants, dict) else ():
+        value = content.get("doubleOptIn", False) if isinstance(content, dict) else False
+        if not isinstance(value, bool):
+            raise FixtureError(f"{path}: tenants.{tenant}: 'doubleOptIn' must be true or false")
+        if value:
+            marked.add(str(tenant))
+    return frozenset(marked)
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:

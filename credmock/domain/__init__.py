@@ -17,6 +17,9 @@ Each use case is one object, in one file, named after what it does, that receive
 - :mod:`credmock.domain.email_change`: login email change and its confirmation;
 - :mod:`credmock.domain.email_tokens`: the one-time tokens the last two send by email;
 - :mod:`credmock.domain.state`: fixtures, reset, clock, counts;
+- :mod:`credmock.domain.activation`: double opt-in signup, activation and its resend;
+- :mod:`credmock.domain.identity_provider`: the mock identity provider (codes, signed tokens);
+- :mod:`credmock.domain.social_login`: social login and token exchange through that provider;
 - :mod:`credmock.domain.tenants`, :mod:`credmock.domain.purging`: the tenant rule and the purge
   of what has expired, which several use cases share.
 
@@ -32,15 +35,18 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from credmock.core.clock import Clock
 from credmock.core.token_source import TokenSource
+from credmock.domain.activation import Activation
 from credmock.domain.addresses import Addresses
 from credmock.domain.customers import Customers
 from credmock.domain.email_change import EmailChanges
 from credmock.domain.email_tokens import EmailTokens
+from credmock.domain.identity_provider import IdentityProvider
 from credmock.domain.passwords import Passwords
 from credmock.domain.ports import Outbox
 from credmock.domain.profile import Profiles
 from credmock.domain.purging import Purger
 from credmock.domain.sessions import Sessions, require_profile_edit_scope
+from credmock.domain.social_login import SocialLogins
 from credmock.domain.state import State
 from credmock.domain.tenants import TenantRule
 from credmock.settings import Settings
@@ -106,6 +112,19 @@ class Domain:
             self.reset_state()
         else:
             self.fill_if_empty()
+        self.activation = Activation(
+            settings, store, self.tenant_rule, self.customers, self.sessions, email_tokens
+        )
+        self.identity_provider = IdentityProvider(settings, store, self.clock, self.token_source)
+        self.social_logins = SocialLogins(
+            settings,
+            store,
+            self.token_source,
+            self.tenant_rule,
+            self.customers,
+            self.sessions,
+            self.identity_provider,
+        )
 
     @property
     def known_tenants(self) -> tuple[str, ...]:
@@ -134,7 +153,7 @@ class Domain:
     create_access_token = _Rule("sessions", Sessions.create_access_token)
     # Customers, their profile and addresses
     create_customer = _Rule("customers", Customers.create_customer)
-    signup = _Rule("customers", Customers.signup)
+    signup = _Rule("activation", Activation.signup)
     list_customers = _Rule("customers", Customers.list_customers)
     get_customer = _Rule("customers", Customers.get_customer)
     update_profile = _Rule("profiles", Profiles.update_profile)
@@ -159,6 +178,15 @@ class Domain:
     advance_clock = _Rule("state", State.advance_clock)
     tenants = _Rule("state", State.tenants)
     get_health = _Rule("state", State.get_health)
+    # Double opt-in, the mock identity provider, social login and token exchange
+    confirm_signup = _Rule("activation", Activation.confirm_signup)
+    resend_activation = _Rule("activation", Activation.resend_activation)
+    check_authorize_request = _Rule("identity_provider", IdentityProvider.check_authorize_request)
+    idp_authorize = _Rule("identity_provider", IdentityProvider.idp_authorize)
+    idp_token = _Rule("identity_provider", IdentityProvider.idp_token)
+    idp_jwks = _Rule("identity_provider", IdentityProvider.idp_jwks)
+    social_login = _Rule("social_logins", SocialLogins.social_login)
+    exchange_auth_token = _Rule("social_logins", SocialLogins.exchange_auth_token)
 
 
 __all__ = ["Domain", "Outbox"]

@@ -47,7 +47,9 @@ class Customers:
         contact_email: str | None = None,
         profile: CustomerProfile | None = None,
         initial_password: bool = False,
+        active: bool = True,
     ) -> Customer:
+        """A new customer; an inactive one (``active`` False) cannot log in until activated."""
         if contact_email is not None:
             contact_email = normalise_email(contact_email, "contact_email")
         return self._add_customer(
@@ -60,7 +62,8 @@ class Customers:
                 contact_email,
                 profile=profile or CustomerProfile(),
                 initial_password=initial_password,
-            )
+            ),
+            active=active,
         )
 
     def signup(
@@ -87,11 +90,15 @@ class Customers:
             addresses[0] = dataclasses.replace(addresses[0], is_default=True)
         return dataclasses.replace(profile, addresses=addresses)
 
-    def _add_customer(self, seed: CustomerSeed, *, check_policy: bool = True) -> Customer:
+    def _add_customer(
+        self, seed: CustomerSeed, *, check_policy: bool = True, active: bool = True
+    ) -> Customer:
         while True:
             customer = self.build_customer(
                 seed, lambda candidate: self.store.customer(seed.tenant, candidate) is not None, check_policy
             )
+            if not active:
+                customer = dataclasses.replace(customer, active=False)
             taken = self.store.add_customer(customer)
             if taken is None:
                 return customer

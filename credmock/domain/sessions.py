@@ -131,9 +131,11 @@ class Sessions:
         password: str | None = None,
         scopes: Iterable[str] | None = None,
         lifetime: int | None = None,
+        active_only: bool = False,
     ) -> AccessToken:
         """A customer token for the customer with this login email; the password is checked
-        when given (as a login does), skipped when None (as the mock API allows)."""
+        when given (as a login does), skipped when None (as the mock API allows). With
+        ``active_only``, an account not activated yet (double opt-in) is refused."""
         self.tenant_rule.validate(tenant)
         customer = self.store.customer_by_email(tenant, email)
         if (
@@ -142,6 +144,8 @@ class Sessions:
             and not verify_password(password, customer.password_hash)
         ):
             raise errors.InvalidCredentials(reason=f"wrong password for {customer.email}")
+        if active_only and customer is not None and not customer.active:
+            raise errors.AccountNotActivated(f"{customer.email} has not opened the activation link yet")
         token = (
             None
             if customer is None
@@ -163,7 +167,7 @@ class Sessions:
         """A customer token for a storefront login. A wrong email or a wrong password is one and
         the same 401 (:class:`errors.LoginFailed`)."""
         try:
-            return self.customer_token(tenant, email, password=password)
+            return self.customer_token(tenant, email, password=password, active_only=True)
         except errors.InvalidCredentials as error:
             raise errors.LoginFailed(error.reason) from None
 
@@ -240,3 +244,19 @@ class Sessions:
         if kind == ANONYMOUS:
             return self.anonymous_login(tenant, lifetime=lifetime)
         return self.customer_token(tenant, email or "", password=password, scopes=scopes, lifetime=lifetime)
+
+    # Sessions started by other rules ------------------------------------------------------------
+
+    def start_customer_session(
+        self, customer: Customer, *, session_id: str | None = None
+    ) -> AccessToken | None:
+        """A customer token with the default scopes for ``customer``, continuing ``session_id``
+        when given (an activation, a social login); None when the customer was removed meanwhile."""
+        return self._issue_access_token(
+            customer.tenant,
+            CUSTOMER,
+            self.settings.customer_token_lifetime,
+            customer_id=customer.id,
+            scopes=self.settings.default_customer_scopes,
+            session_id=session_id,
+        )

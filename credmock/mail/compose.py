@@ -6,7 +6,7 @@ from html import escape
 from typing import NamedTuple
 from urllib.parse import quote
 
-from credmock.core.messages import EMAIL_CHANGE, PASSWORD_RESET
+from credmock.core.messages import EMAIL_CHANGE, PASSWORD_RESET, SIGNUP_CONFIRMATION
 
 
 def build_link(template: str, *, tenant: str, token: str, email: str) -> str:
@@ -53,6 +53,14 @@ def compose(kind: str, *, name: str, token: str, link: str, lifetime_seconds: in
         )
         button = "Confirm this address"
         ignore = "If you did not ask for this, ignore this email: nothing changes."
+    elif kind == SIGNUP_CONFIRMATION:
+        subject = "Activate your account"
+        action = (
+            "Thank you for signing up. Your account is ready but not active yet.\n"
+            "To activate it and sign in, open this link:"
+        )
+        button = "Activate my account"
+        ignore = "If you did not sign up, ignore this email: the account stays inactive."
     else:
         raise ValueError(f"unknown email kind {kind!r}")
     expiry = f"The link expires in {minutes} minutes and works once."

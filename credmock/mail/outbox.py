@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from credmock.core.messages import EMAIL_CHANGE, PASSWORD_RESET, Delivery, Email
+from credmock.core.messages import EMAIL_CHANGE, PASSWORD_RESET, SIGNUP_CONFIRMATION, Delivery, Email
 from credmock.core.models import Customer, EmailToken
 from credmock.core.token_source import TokenSource
 from credmock.mail.compose import build_link, check_link_template, compose
@@ -46,12 +46,19 @@ class Outbox:
         bad sender or a link template that cannot be filled raises ValueError here, at start)."""
         check_link_template(settings.password_reset_link, "the password reset link (--reset-link)")
         check_link_template(settings.email_change_link, "the email change link (--email-change-link)")
+        check_link_template(
+            settings.signup_confirmation_link, "the signup confirmation link (--signup-confirmation-link)"
+        )
         delivery = None
         if settings.smtp_url:
             from credmock.mail.smtp import SmtpDelivery
 
             delivery = SmtpDelivery(settings.smtp_url, settings.mail_from)
-        links = {PASSWORD_RESET: settings.password_reset_link, EMAIL_CHANGE: settings.email_change_link}
+        links = {
+            PASSWORD_RESET: settings.password_reset_link,
+            EMAIL_CHANGE: settings.email_change_link,
+            SIGNUP_CONFIRMATION: settings.signup_confirmation_link,
+        }
         return cls(store, token_source, links=links, capacity=settings.outbox_capacity, delivery=delivery)
 
     def send_token(

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, TypeVar
 
 from credmock.core.coverage import CoverageKey
+from credmock.core.identity import AuthorizationCode
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
 
@@ -139,6 +140,21 @@ class Store(Protocol):
     def purge(self, now: float, expired_token_memory: float) -> None:
         """Drop email tokens expired at ``now`` and access tokens expired longer than
         ``expired_token_memory`` seconds."""
+
+    # Double opt-in and the mock identity provider ---------------------------------------------
+    def activate_customer(self, tenant: str, customer_id: str) -> bool:
+        """Mark an inactive customer active; False (nothing changed) when it is active or gone."""
+
+    def idp_signing_key(self, candidate: str) -> str:
+        """The identity provider's signing key: the one kept, else ``candidate``, kept now (of
+        several processes asking at once, one key wins for all). Kept across resets, so clients'
+        cached keys (JWKS) stay valid."""
+
+    def add_authorization_code(self, code: AuthorizationCode, now: float) -> None:
+        """Keep ``code`` until it is spent or expires (codes expired at ``now`` are dropped)."""
+
+    def spend_authorization_code(self, value: str) -> AuthorizationCode | None:
+        """The code, for exactly one caller (then it is spent); None when unknown or spent."""
 
 
 def is_shared(url: str) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 
 from credmock.core.coverage import CoverageKey
 from credmock.core.email_address import email_key
+from credmock.core.identity import AuthorizationCode
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
 
@@ -17,6 +18,7 @@ from credmock.core.models import AccessToken, Customer, EmailToken
 class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._idp_signing_key: str | None = None  # kept across resets
         self._forget_all()
         self._coverage: dict[CoverageKey, int] = {}  # beside the state: _forget_all leaves it
 
@@ -32,6 +34,7 @@ class MemoryStore:
         self._live_email_tokens: dict[tuple[str, str, str], str] = {}  # (tenant, customer, purpose)
         self._outbox: deque[Email] = deque()
         self._deliveries: dict[str, Delivery] = {}  # email id -> its delivery, for emails kept
+        self._authorization_codes: dict[str, AuthorizationCode] = {}
 
     def is_filled(self) -> bool:
         return self._filled
@@ -272,3 +275,29 @@ class MemoryStore:
                 self.forget_access_token(value)
             for value in [v for v, t in self._email_tokens.items() if t.expires_at <= now]:
                 self.spend_email_token(value)
+
+    # Double opt-in and the mock identity provider ---------------------------------------------
+
+    def activate_customer(self, tenant: str, customer_id: str) -> bool:
+        with self._lock:
+            customer = self._customers.get((tenant, customer_id))
+            if customer is None or customer.active:
+                return False
+            self._customers[(tenant, customer_id)] = dataclasses.replace(customer, active=True)
+            return True
+
+    def idp_signing_key(self, candidate: str) -> str:
+        with self._lock:
+            if self._idp_signing_key is None:
+                self._idp_signing_key = candidate
+            return self._idp_signing_key
+
+    def add_authorization_code(self, code: AuthorizationCode, now: float) -> None:
+        with self._lock:
+            for value in [v for v, c in self._authorization_codes.items() if c.expires_at <= now]:
+                del self._authorization_codes[value]
+            self._authorization_codes[code.value] = code
+
+    def spend_authorization_code(self, value: str) -> AuthorizationCode | None:
+        with self._lock:
+            return self._authorization_codes.pop(value, None)

@@ -31,6 +31,7 @@ from typing import Any
 
 from credmock.core.coverage import CoverageKey
 from credmock.core.email_address import email_key
+from credmock.core.identity import AuthorizationCode
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
 from credmock.store.base import StoreError, dump, load
@@ -44,6 +45,8 @@ FIRST_PAGE = 8
 # The API coverage counts, a hash of JSON [operationId, status, error type] -> requests. Outside
 # PREFIX, so a reset of the state leaves it; only clear_coverage deletes it.
 COVERAGE = "credmock-coverage"
+# The identity provider's signing key: outside the prefix, so a reset keeps it.
+IDP_SIGNING_KEY = "credmock-idp:signing_key"
 
 ADD_CUSTOMER = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'email' end
@@ -477,6 +480,36 @@ class RedisStore:
             self.forget_access_token(value)
         for value in self._redis.zrangebyscore(PREFIX + "email_expiry", "-inf", now):
             self.spend_email_token(value)
+
+
+    # Double opt-in and the mock identity provider ---------------------------------------------
+
+    def activate_customer(self, tenant: str, customer_id: str) -> bool:
+        key = self._customer_key(tenant, customer_id)
+
+        def activate(pipe: Any) -> bool:
+            raw = pipe.get(key)
+            customer = load(Customer, raw) if raw else None
+            if customer is None or customer.active:
+                return False
+            pipe.multi()
+            pipe.set(key, dump(dataclasses.replace(customer, active=True)))
+            return True
+
+        return self._redis.transaction(activate, key, value_from_callable=True)
+
+    def idp_signing_key(self, candidate: str) -> str:
+        self._redis.set(IDP_SIGNING_KEY, candidate, nx=True)
+        return self._redis.get(IDP_SIGNING_KEY) or candidate
+
+    def add_authorization_code(self, code: AuthorizationCode, now: float) -> None:
+        # Redis expires it on its own (a margin past its lifetime: the mock's clock may lag).
+        ttl = max(1, int(code.expires_at - now)) + TTL_MARGIN
+        self._redis.set(f"{PREFIX}idp_code:{code.value}", dump(code), ex=ttl)
+
+    def spend_authorization_code(self, value: str) -> AuthorizationCode | None:
+        raw = self._redis.getdel(f"{PREFIX}idp_code:{value}")
+        return load(AuthorizationCode, raw) if raw else None
 
 
 for _name, _method in list(vars(RedisStore).items()):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from credmock.core.coverage import CoverageKey
 from credmock.core.email_address import email_key
+from credmock.core.identity import AuthorizationCode
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
 from credmock.store.base import StoreError, dump, load
@@ -45,11 +46,16 @@ CREATE TABLE IF NOT EXISTS email_tokens (
 );
 CREATE TABLE IF NOT EXISTS outbox (position INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (email_id TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idp_codes (value TEXT PRIMARY KEY, expires_at REAL NOT NULL, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idp_keys (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 # The condition under which a token is stored: an anonymous one (no customer), or its customer
 # exists (parameters: customer id, tenant, customer id), so a reset never leaves a token behind.
 CUSTOMER_EXISTS = "? IS NULL OR EXISTS (SELECT 1 FROM customers WHERE tenant = ? AND id = ?)"
-TABLES = ("meta", "tenants", "customers", "access_tokens", "email_tokens", "outbox", "deliveries")
+# What a reset empties (idp_keys, the identity provider's signing key, is kept).
+TABLES = (
+    "meta", "tenants", "customers", "access_tokens", "email_tokens", "outbox", "deliveries", "idp_codes"
+)
 # Seconds a write waits for another process's transaction before failing.
 BUSY_TIMEOUT = 30.0
 PAGE = 200
@@ -399,3 +405,32 @@ class SqliteStore:
             connection.execute(
                 "DELETE FROM access_tokens WHERE expires_at <= ?", (now - expired_token_memory,)
             )
+
+    # Double opt-in and the mock identity provider ---------------------------------------------
+
+    def activate_customer(self, tenant: str, customer_id: str) -> bool:
+        cursor = self._db.execute(
+            "UPDATE customers SET record = json_set(record, '$.active', json('true')) "
+            "WHERE tenant = ? AND id = ? AND json_extract(record, '$.active') = 0",
+            (tenant, customer_id),
+        )
+        return cursor.rowcount == 1
+
+    def idp_signing_key(self, candidate: str) -> str:
+        row = self._one(
+            "INSERT INTO idp_keys VALUES ('signing', ?) ON CONFLICT (name) DO UPDATE SET value = value "
+            "RETURNING value",
+            candidate,
+        )
+        return str(row[0])  # type: ignore[index]
+
+    def add_authorization_code(self, code: AuthorizationCode, now: float) -> None:
+        with self._write() as connection:
+            connection.execute("DELETE FROM idp_codes WHERE expires_at <= ?", (now,))
+            connection.execute(
+                "INSERT OR REPLACE INTO idp_codes VALUES (?, ?, ?)", (code.value, code.expires_at, dump(code))
+            )
+
+    def spend_authorization_code(self, value: str) -> AuthorizationCode | None:
+        row = self._one("DELETE FROM idp_codes WHERE value = ? RETURNING record", value)
+        return load(AuthorizationCode, row[0]) if row else None

@@ -71,6 +71,12 @@ def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
         smtp_url=arguments.smtp_url,
         mail_from=arguments.mail_from,
         latency_ms=arguments.latency,
+        double_opt_in=tuple(arguments.double_opt_in or ()),
+        signup_confirmation_token_lifetime=arguments.signup_confirmation_token_lifetime,
+        signup_confirmation_link=arguments.signup_confirmation_link,
+        idp_issuer=arguments.idp_issuer,
+        idp_audience=arguments.idp_audience,
+        exchange_configs=tuple(arguments.exchange_config or ()),
     )
 
 
@@ -132,6 +138,44 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--email-change-link", default=defaults.email_change_link, metavar="TEMPLATE")
     group.add_argument("--outbox-capacity", type=int, default=defaults.outbox_capacity, metavar="N")
+    group.add_argument(
+        "--double-opt-in",
+        action="append",
+        metavar="TENANT",
+        help="signups of TENANT create an inactive account and email an activation link (repeatable; "
+        "'*': every tenant; fixtures may mark a tenant doubleOptIn: true too)",
+    )
+    group.add_argument(
+        "--signup-confirmation-token-lifetime",
+        type=int,
+        default=defaults.signup_confirmation_token_lifetime,
+        metavar="SECONDS",
+    )
+    group.add_argument(
+        "--signup-confirmation-link",
+        default=defaults.signup_confirmation_link,
+        metavar="TEMPLATE",
+        help="link in activation emails; {tenant}, {token} and {email} are filled in",
+    )
+    group.add_argument(
+        "--idp-issuer",
+        metavar="URL",
+        help="issuer of the mock identity provider's tokens (default: the URL it is reached at, "
+        "http://HOST:PORT/_mock/idp)",
+    )
+    group.add_argument(
+        "--idp-audience",
+        default=defaults.idp_audience,
+        metavar="AUDIENCE",
+        help="audience of its access tokens, which exchangeauthtoken requires "
+        f"(default: {defaults.idp_audience})",
+    )
+    group.add_argument(
+        "--exchange-config",
+        action="append",
+        metavar="NAME",
+        help="a configuration exchangeauthtoken accepts in 'config' beside 'default' (repeatable)",
+    )
     group.add_argument(
         "--max-body-size",
         type=int,
