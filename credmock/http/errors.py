@@ -101,10 +101,10 @@ class AllowedMethods:
             if "GET" in methods and "HEAD" not in methods:
                 methods.append("HEAD")  # Starlette answers HEAD wherever GET is routed
             pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(base_path + template))
-            self._paths.append((re.compile(f"^{pattern}/?$"), ", ".join(methods)))
+            self._paths.append((re.compile(f"{pattern}/?"), ", ".join(methods)))
 
     def header_for(self, path: str) -> str | None:
-        return next((methods for pattern, methods in self._paths if pattern.match(path)), None)
+        return next((methods for pattern, methods in self._paths if pattern.fullmatch(path)), None)
 
 
 def problem_handler(allowed_methods: AllowedMethods | None = None):

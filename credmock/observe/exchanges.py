@@ -46,6 +46,7 @@ class Exchange:
     duration: float = 0.0  # seconds
     body: bytes = b""  # the first JOURNAL_BODY_LIMIT bytes
     body_size: int = 0
+    content_type: str | None = None  # of the body, to read it as the handlers do
 
     @property
     def worth_recording(self) -> bool:
@@ -152,6 +153,7 @@ class ObserveMiddleware:
             await send(message)
 
         if self.keep_body and scope["method"] in _BODY_METHODS:
+            exchange.content_type = header(scope, b"content-type")
             receive = await _recording(receive, exchange, _content_length(scope))
         try:
             await self.app(scope, receive, observing_send)
