@@ -81,13 +81,16 @@ def _unreadable_body(raw: bytes, content_type: str | None) -> str:
 
 
 def _as_text(raw: bytes, content_type: str | None) -> str | None:
-    """``raw`` decoded as its declared charset says, else as UTF-8/16/32 recognised from its
-    bytes; None when it does not decode so."""
+    """``raw`` decoded as its declared charset says (when Python knows it), else as UTF-8/16/32
+    recognised from its bytes; None when it does not decode so."""
     charset = media_type(content_type)[1].get("charset")
     try:
-        encoding = codecs.lookup(charset).name if charset else json.detect_encoding(raw)
+        encoding = codecs.lookup(charset or "").name
+    except (LookupError, ValueError):  # none, unknown, or not a name at all (a NUL in it)
+        encoding = json.detect_encoding(raw)
+    try:
         return raw.decode(encoding).removeprefix("\ufeff")
-    except (LookupError, ValueError):  # an unknown charset, or bytes that are not in it
+    except (LookupError, ValueError):  # not a text codec, or bytes that are not in it
         return None
 
 
