@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from credmock.core import exceptions as errors
 from credmock.core.visible_text import UNSAFE, one_line, visible
 from credmock.domain.tenants import is_valid_tenant
 from credmock.observe.faults import FaultRegistry
+from credmock.tools.testing import free_port
 from tests.conftest import ALICE, TENANT, ContractClient, bearer, error_body, error_fields
 from tests.test_smtp import Recorder, start_smtp, wait_for
 
@@ -140,6 +142,45 @@ def test_encoded_word_in_a_name_cannot_add_a_mail_header(client_with, smtp, firs
     )
     assert message["X-Injected"] is None and message["Reply-To"] is None and message["Bcc"] is None
     assert wait_for(lambda: client.latest_email()["delivery"]["status"] == "sent", "the sent status")
+
+
+def test_non_ascii_address_without_smtputf8_fails_its_delivery_saying_why(client_with) -> None:
+    recorder = Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        client = client_with(smtp_url=f"smtp://127.0.0.1:{controller.port}", mail_from=SHOP_SENDER)
+
+        signup_and_reset(client, "jörg@example.com", "Jörg", "Müller")
+
+        delivery = wait_for(
+            lambda: (
+                client.latest_email()["delivery"]["status"] == "failed" and client.latest_email()["delivery"]
+            ),
+            "the failed delivery",
+        )
+    finally:
+        controller.stop()
+    assert "SMTPUTF8" in delivery["error"]
+    assert recorder.envelopes == []
+
+
+def test_non_ascii_address_is_delivered_with_smtputf8(client_with, smtp) -> None:
+    url, recorder = smtp
+    client = client_with(smtp_url=url, mail_from=SHOP_SENDER)
+
+    signup_and_reset(client, "jörg@example.com", "Jörg", "Müller")
+
+    [envelope] = wait_for(lambda: recorder.envelopes, "the delivery")
+    sent = client.latest_email()
+    assert envelope.rcpt_tos == ["jörg@example.com"]
+    check_delivered(
+        envelope.original_content,
+        to="jörg@example.com",
+        name="Jörg Müller",
+        token=sent["token"],
+        subject=sent["subject"],
+    )
 
 
 # Journal -------------------------------------------------------------------------------------

@@ -209,7 +209,7 @@ class SmtpDelivery:
                 connection.ehlo_or_helo_if_needed()
                 if not connection.has_extn("smtputf8"):
                     raise smtplib.SMTPNotSupportedError(
-                        f"the address {email.to!r} needs SMTPUTF8, which the server does not offer"
+                        "a non-ASCII address needs SMTPUTF8, which the server does not offer"
                     )
                 options = ["SMTPUTF8", "BODY=8BITMIME"]
             connection.sendmail(self.sender.addr_spec, [email.to], message, mail_options=options)
