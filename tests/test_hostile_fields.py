@@ -27,7 +27,7 @@ from aiosmtpd.controller import Controller
 
 from credmock.core import exceptions as errors
 from credmock.core.visible_text import UNSAFE, one_line, visible
-from credmock.domain.tenants import is_valid_tenant
+from credmock.domain.tenants import TENANT_PATTERN, is_valid_tenant
 from credmock.observe.faults import FaultRegistry
 from credmock.tools.testing import free_port
 from tests.conftest import ALICE, TENANT, ContractClient, bearer, error_body, error_fields
@@ -367,6 +367,14 @@ def test_tenant_rule_matches_the_whole_name() -> None:
     assert is_valid_tenant("demo")
     for name in ("demo\n", "demo\r\n", "\ndemo", "de\nmo", "demo "):
         assert not is_valid_tenant(name), repr(name)
+
+
+@pytest.mark.parametrize("spec_name", ["mock-api.yaml", "storefront.yaml", "openapi.yaml"])
+def test_tenant_rule_is_the_contracts_tenant_pattern(spec_name: str) -> None:
+    text = (ROOT / "spec" / spec_name).read_text(encoding="utf-8")
+    patterns = set(re.findall(r"pattern: '?(\^\[a-z\]\S*\$)'?", text))
+
+    assert patterns == {f"^{TENANT_PATTERN.pattern}$"}
 
 
 def _dollar_anchored_patterns(path: Path) -> Iterator[tuple[int, str]]:
