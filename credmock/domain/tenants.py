@@ -8,14 +8,16 @@ import re
 
 from credmock.core import exceptions as errors
 
-TENANT_PATTERN = re.compile(r"^[a-z][a-z0-9]+$")
+# The contract's Tenant pattern; applied to the whole name (fullmatch: ``$`` would also match
+# before a final line feed, and ``demo\n`` would pass).
+TENANT_PATTERN = re.compile(r"[a-z][a-z0-9]+")
 TENANT_LENGTH = range(3, 17)
 
 logger = logging.getLogger("credmock")
 
 
 def is_valid_tenant(tenant: str) -> bool:
-    return len(tenant) in TENANT_LENGTH and TENANT_PATTERN.match(tenant) is not None
+    return len(tenant) in TENANT_LENGTH and TENANT_PATTERN.fullmatch(tenant) is not None
 
 
 class TenantRule:

@@ -27,7 +27,7 @@ ANY_ORIGIN = "*"
 # Response headers a page may read beyond the CORS-safelisted ones.
 EXPOSED_HEADERS = ("Location", "Retry-After", "WWW-Authenticate")
 PREFLIGHT_MAX_AGE_SECONDS = 600
-_ORIGIN = re.compile(r"^https?://[^/?#\s]+$")
+_ORIGIN = re.compile(r"https?://[^/?#\s]+")  # applied with fullmatch
 LOOPBACK_ORIGIN = r"^https?://(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?$"
 MOCK_API_PREFIX = "/_mock"
 
@@ -35,7 +35,7 @@ MOCK_API_PREFIX = "/_mock"
 def validate_origins(origins: Sequence[str]) -> tuple[str, ...]:
     """The origins as given, or ValueError for one a browser would never send (a path, no scheme)."""
     for origin in origins:
-        if origin != ANY_ORIGIN and not _ORIGIN.match(origin):
+        if origin != ANY_ORIGIN and not _ORIGIN.fullmatch(origin):
             raise ValueError(
                 f"CORS origin {origin!r} is not an origin: give scheme://host[:port] "
                 "(e.g. http://localhost:3000, no path, no trailing slash) or *"

@@ -15,6 +15,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
 from credmock.core import exceptions as errors
+from credmock.core.visible_text import visible
 from credmock.http.request_notes import note_reason
 
 logger = logging.getLogger("credmock")
@@ -67,7 +68,7 @@ def from_problem(problem: HTTPException) -> errors.ApiError | errors.AccessToken
     if error_class is not None:
         return error_class(detail if isinstance(detail, str) and detail else None)  # type: ignore[call-arg]
     if status >= 500:
-        logger.error("server problem %s: %s", status, detail)
+        logger.error("server problem %s: %s", status, visible(str(detail)))
         return errors.InternalError()
     generic = errors.ApiError(detail if isinstance(detail, str) else None)
     generic.status = status  # type: ignore[misc]
@@ -101,10 +102,10 @@ class AllowedMethods:
             if "GET" in methods and "HEAD" not in methods:
                 methods.append("HEAD")  # Starlette answers HEAD wherever GET is routed
             pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(base_path + template))
-            self._paths.append((re.compile(f"^{pattern}/?$"), ", ".join(methods)))
+            self._paths.append((re.compile(f"{pattern}/?"), ", ".join(methods)))
 
     def header_for(self, path: str) -> str | None:
-        return next((methods for pattern, methods in self._paths if pattern.match(path)), None)
+        return next((methods for pattern, methods in self._paths if pattern.fullmatch(path)), None)
 
 
 def problem_handler(allowed_methods: AllowedMethods | None = None):
@@ -128,7 +129,9 @@ def problem_handler(allowed_methods: AllowedMethods | None = None):
 
 
 async def handle_unexpected(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    logger.exception(
+        "unhandled error on %s %s", visible(request.method), visible(request.url.path), exc_info=error
+    )
     note_reason(request.scope, f"unhandled {type(error).__name__} (the traceback is logged)")
     return error_response(errors.InternalError())
 

@@ -121,7 +121,7 @@ def _decode_text(raw: bytes, charset: str | None) -> str:
     else:
         try:
             encoding = codecs.lookup(charset).name
-        except LookupError:
+        except (LookupError, ValueError):  # unknown, or not a name at all (a NUL in it)
             encoding = ""
         if encoding not in _CHARSETS:
             raise BodyError(

@@ -10,13 +10,15 @@ the chunks arrive otherwise.
 from __future__ import annotations
 
 import codecs
+import functools
 import json
+import re
 import typing as t
 
 from connexion.json_schema import Draft4RequestValidator
 from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, MediaTypeDict, ParameterValidator
-from jsonschema import Draft4Validator
+from jsonschema import Draft4Validator, validators
 from jsonschema.exceptions import ValidationError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import Receive, Scope
@@ -59,6 +61,56 @@ def field_problem(error: ValidationError) -> errors.FieldProblem:
     )
 
 
+def parameter_problem(parameter_type: str, name: str, error: ValidationError) -> str:
+    """``Query parameter 'tenant' does not match '^[a-z][a-z0-9]+$'``: the parameter and the rule,
+    never the value (a query may carry a token, and the message is the request log's reason)."""
+    words = error.message
+    value = repr(error.instance)
+    words = words[len(value) :].lstrip() if words.startswith(value) else f"fails '{error.validator}'"
+    return f"{parameter_type.capitalize()} parameter '{name}' {words}"
+
+
+def whole_value_pattern(pattern: str) -> re.Pattern[str]:
+    """A contract's ``pattern`` as JSON Schema means it (ECMA 262): ``$`` is the end of the value,
+    where Python's ``$`` also matches before a final line feed (``demo\\n`` would pass
+    ``^[a-z][a-z0-9]+$``). Compiled once per pattern."""
+    return _whole_value_pattern(pattern)
+
+
+@functools.lru_cache(maxsize=256)
+def _whole_value_pattern(pattern: str) -> re.Pattern[str]:
+    translated: list[str] = []
+    index, in_class = 0, False
+    while index < len(pattern):
+        character = pattern[index]
+        if character == "\\":
+            translated.append(pattern[index : index + 2])
+            index += 2
+            continue
+        if in_class:
+            in_class = character != "]"
+        elif character == "[":
+            in_class = True
+        elif character == "$":
+            character = r"\Z"
+        translated.append(character)
+        index += 1
+    return re.compile("".join(translated))
+
+
+def _pattern_keyword(
+    validator: t.Any, pattern: str, instance: t.Any, schema: dict
+) -> t.Iterator[ValidationError]:
+    """jsonschema's ``pattern`` keyword, with the contract's meaning of ``$``."""
+    if validator.is_type(instance, "string") and not whole_value_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# The validators the contract's schemas are checked with: Draft 4, with ``pattern`` as above.
+ContractParameterSchema = validators.extend(Draft4Validator, {"pattern": _pattern_keyword})
+ContractBodySchema = validators.extend(Draft4RequestValidator, {"pattern": _pattern_keyword})
+
+
 def bad_body(error: BodyError) -> errors.BadRequest:
     return errors.BadRequest(error.message, [errors.FieldProblem(error.field, error.reason, error.message)])
 
@@ -86,11 +138,11 @@ class SchemaValidators:
 
 
 def _parameter_schema_validator(schema: dict) -> Draft4Validator:
-    return Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+    return ContractParameterSchema(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 
 
 def _body_schema_validator(schema: dict) -> Draft4Validator:
-    return Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+    return ContractBodySchema(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 
 
 class CachedParameterValidator(ParameterValidator):
@@ -108,7 +160,7 @@ class CachedParameterValidator(ParameterValidator):
             try:
                 self.validators(param.get("schema", param)).validate(value)
             except ValidationError as exception:
-                return str(exception)
+                return parameter_problem(parameter_type, param.get("name", ""), exception)
             return None
         if param.get("required"):
             return f"Missing {parameter_type} parameter '{param['name']}'"

@@ -2,9 +2,9 @@
 
 Delivery runs on one background thread fed by a bounded queue: an API call never waits for the
 SMTP server and never fails because of it. Each email's :class:`Delivery` says how it went
-(queued, sent, failed and why); the outbox shows it. Headers are built with the standard
-library's ``email.headerregistry``, and names are cleared of control characters first, so no
-address or name can add a header or a recipient.
+(queued, sent, failed and why); the outbox shows it. The header section is written by
+:mod:`credmock.mail.headers` (one encoder for every value), the MIME body by the standard
+library, so no name or address, in any encoding, can add a header or a recipient.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import smtplib
 import ssl
 import threading
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -25,15 +24,18 @@ from email.utils import formatdate, getaddresses
 from urllib.parse import unquote, urlsplit
 
 from credmock.core.messages import FAILED, SENT, Delivery, Email
+from credmock.core.visible_text import one_line, visible
+from credmock.mail.headers import address_value, header_section, text_value
 
 logger = logging.getLogger("credmock.mail.smtp")
 
 SCHEMES = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}
 QUEUE_SIZE = 1000
 TIMEOUT_SECONDS = 10.0
-# CRLF line ends; headers folded only beyond SMTP's own limit, so the 64-character token stays
-# on its header's line, as a client reading X-Credmock-Token expects it.
-_POLICY = SMTP_POLICY.clone(max_line_length=998)
+# The MIME body's policy: CRLF line ends, its own headers (Content-Type...) folded only beyond
+# SMTP's limit, text in 7 bits (quoted-printable or base64 when it is not ASCII), as every relay
+# takes it.
+_POLICY = SMTP_POLICY.clone(max_line_length=998, cte_type="7bit")
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,6 @@ class SmtpServer:
         return f"{self.scheme}://{self.host}:{self.port}"  # never the password
 
 
-def one_line(text: str) -> str:
-    """``text`` with every control character (CR, LF, tab, ...) turned into a space."""
-    return "".join(" " if unicodedata.category(char) == "Cc" else char for char in text).strip()
-
-
 def parse_sender(mail_from: str) -> Address:
     """``--mail-from``: ``name <address>`` or ``address``, one of them, on one line."""
     if one_line(mail_from) != mail_from.strip():
@@ -80,24 +77,33 @@ def parse_sender(mail_from: str) -> Address:
     if len(addresses) != 1 or "@" not in addresses[0][1]:
         raise ValueError(f"the sender {mail_from!r} (--mail-from) is not 'Name <address>' or an address")
     name, address = addresses[0]
-    return Address(display_name=name, addr_spec=address)
+    sender = Address(display_name=name, addr_spec=address)
+    address_value("From", sender.display_name, sender.addr_spec)  # HeaderError (a ValueError) at start
+    return sender
 
 
-def build_message(email: Email, sender: Address) -> EmailMessage:
-    """The MIME message of ``email``: text and HTML alternatives, with credmock's headers."""
-    message = EmailMessage(policy=_POLICY)
-    message["Subject"] = one_line(email.subject)
-    message["From"] = sender
-    message["To"] = Address(display_name=one_line(email.name), addr_spec=one_line(email.to))
-    message["Date"] = formatdate(email.sent_at, usegmt=True)
-    message["Message-ID"] = f"<{one_line(email.id)}@credmock.localhost>"
-    message["X-Credmock-Kind"] = one_line(email.kind)
-    message["X-Credmock-Tenant"] = one_line(email.tenant)
-    message["X-Credmock-Token"] = one_line(email.token)
-    message.set_content(email.body)
+def message_headers(email: Email, sender: Address) -> list[tuple[str, str]]:
+    """credmock's headers of ``email``, each value written by :mod:`credmock.mail.headers`."""
+    return [
+        ("Subject", text_value("Subject", email.subject)),
+        ("From", address_value("From", sender.display_name, sender.addr_spec)),
+        ("To", address_value("To", email.name, email.to)),
+        ("Date", formatdate(email.sent_at, usegmt=True)),
+        ("Message-ID", f"<{text_value('Message-ID', email.id)}@credmock.localhost>"),
+        ("X-Credmock-Kind", text_value("X-Credmock-Kind", email.kind)),
+        ("X-Credmock-Tenant", text_value("X-Credmock-Tenant", email.tenant)),
+        ("X-Credmock-Token", text_value("X-Credmock-Token", email.token)),
+    ]
+
+
+def build_message(email: Email, sender: Address) -> bytes:
+    """The message of ``email`` as sent: credmock's header section, then the MIME entity (text
+    and HTML alternatives, with its MIME-Version and Content-Type) the standard library writes."""
+    entity = EmailMessage(policy=_POLICY)
+    entity.set_content(email.body)
     if email.html:
-        message.add_alternative(email.html, subtype="html")
-    return message
+        entity.add_alternative(email.html, subtype="html")
+    return header_section(message_headers(email, sender)) + entity.as_bytes()
 
 
 def describe(error: Exception) -> str:
@@ -180,7 +186,9 @@ class SmtpDelivery:
     def _finish(self, email: Email, delivery: Delivery, error: str) -> None:
         delivery.error, delivery.finished_at = error, time.time()
         delivery.status = FAILED
-        logger.warning("email %s to %s not delivered to %s: %s", email.id, email.to, self.server, error)
+        logger.warning(
+            "email %s to %s not delivered to %s: %s", email.id, visible(email.to), self.server, visible(error)
+        )
 
     def _deliver(self, email: Email) -> None:
         message = build_message(email, self.sender)
@@ -196,5 +204,12 @@ class SmtpDelivery:
                 connection.starttls(context=ssl.create_default_context())
             if server.username is not None:
                 connection.login(server.username, server.password or "")
-            recipient = message["To"].addresses[0].addr_spec
-            connection.send_message(message, from_addr=self.sender.addr_spec, to_addrs=[recipient])
+            options: list[str] = []
+            if not (self.sender.addr_spec.isascii() and email.to.isascii()):  # RFC 6531
+                connection.ehlo_or_helo_if_needed()
+                if not connection.has_extn("smtputf8"):
+                    raise smtplib.SMTPNotSupportedError(
+                        "a non-ASCII address needs SMTPUTF8, which the server does not offer"
+                    )
+                options = ["SMTPUTF8", "BODY=8BITMIME"]
+            connection.sendmail(self.sender.addr_spec, [email.to], message, mail_options=options)

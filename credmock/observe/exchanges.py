@@ -49,6 +49,7 @@ class Exchange:
     body: bytes = b""  # the first JOURNAL_BODY_LIMIT bytes
     body_size: int = 0
     answer: bytes = b""  # the first ERROR_ANSWER_LIMIT bytes of the answer, when an error (400 or more)
+    content_type: str | None = None  # of the body, to read it as the handlers do
 
     @property
     def worth_recording(self) -> bool:
@@ -160,6 +161,7 @@ class ObserveMiddleware:
             await send(message)
 
         if self.keep_body and scope["method"] in _BODY_METHODS:
+            exchange.content_type = header(scope, b"content-type")
             receive = await _recording(receive, exchange, _content_length(scope))
         try:
             await self.app(scope, receive, observing_send)

@@ -30,7 +30,10 @@ ANY_OPERATION = "*"
 CONNECTION_RESET = "connection-reset"
 FAULT_KINDS = (CONNECTION_RESET,)
 MAX_FAULTS = 1000
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# A fault answers with a final status: a 1xx is an interim answer, after which the client waits
+# for the real one (or the server drops the connection).
+FINAL_STATUSES = range(200, 600)
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # applied with fullmatch
 # Headers the fault's body decides; a fault may not set them.
 _FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
 
@@ -117,7 +120,7 @@ def parse_delay(value: Any, field_name: str = "delayMs") -> Delay | None:
 def parse_headers(value: Any) -> dict[str, str]:
     headers = value or {}
     for name, header_value in headers.items():
-        if not _HEADER_NAME.match(name) or name.lower() in _FRAMING_HEADERS:
+        if not _HEADER_NAME.fullmatch(name) or name.lower() in _FRAMING_HEADERS:
             raise _invalid("headers", f"'headers' may not set {name!r}: not a header name the fault may set.")
         if not isinstance(header_value, str) or not header_value.isprintable() or not header_value.isascii():
             raise _invalid("headers", f"'headers.{name}' must be printable ASCII text.")
@@ -145,6 +148,14 @@ class FaultRegistry:
         if status is not None and kind is not None:
             raise _invalid(
                 "fault", "Give either 'status' or 'fault', not both: a reset connection has no status."
+            )
+        if status is not None and (
+            not isinstance(status, int) or isinstance(status, bool) or status not in FINAL_STATUSES
+        ):
+            raise _invalid(
+                "status",
+                f"'status' must be a final status, {FINAL_STATUSES.start} to {FINAL_STATUSES.stop - 1}: "
+                "a 1xx is an interim answer.",
             )
         if status is None and kind is None and delay is None:
             raise _invalid("status", "A fault needs a 'status', a 'fault' or a 'delayMs'.")

@@ -1,15 +1,23 @@
 """The request journal: the newest requests the mock answered, bounded, searchable, with every
-password and token in their bodies masked when read."""
+password and token in their bodies masked when read: after the decoding the handlers get (any
+charset the mock accepts, JSON escapes in names), and, for a body they could not read, by
+hiding it whole whenever it may name a secret."""
 
 from __future__ import annotations
 
+import codecs
+import html
 import itertools
 import json
+import re
 import threading
 import time
+import unicodedata
 from collections import deque
 from typing import Any
+from urllib.parse import unquote_plus
 
+from credmock.http.request_body import BodyError, decode_json_body, media_type
 from credmock.observe.exchanges import JOURNAL_BODY_LIMIT, Exchange
 
 MASK = "***"
@@ -32,20 +40,71 @@ def mask_secrets(value: Any) -> Any:
 
 
 def masked_body(exchange: Exchange) -> Any:
-    """The request body as the journal shows it: JSON with its secrets masked; text that names
-    no secret as it came; anything else as a note of its size. None when there was no body."""
+    """The request body as the journal shows it. A body the handlers can read is read as they
+    read it (:func:`decode_json_body`: its charset, a byte order mark, JSON escapes), and shown
+    with its secrets masked. Any other body is shown as text only when no way of reading it
+    (any charset the mock accepts, JSON and percent escapes undone) names a secret; otherwise,
+    and when it is not text at all, as a note of its size. None when there was no body."""
     if not exchange.body_size:
         return None
     if exchange.body_size > len(exchange.body):
         return f"({exchange.body_size} bytes, beyond the journal's {JOURNAL_BODY_LIMIT}-byte limit)"
-    text = exchange.body.decode("utf-8", errors="replace")
     try:
-        return mask_secrets(json.loads(text))
-    except ValueError:
-        pass
-    if any(word in text.lower() for word in SECRET_FIELD_WORDS):
-        return f"({exchange.body_size} bytes, not JSON, hidden: they may hold a secret)"
-    return text
+        value = decode_json_body(exchange.body, exchange.content_type)
+    except BodyError:
+        value = None
+    if value is not None:
+        return mask_secrets(value)
+    return _unreadable_body(exchange.body, exchange.content_type)
+
+
+# Every charset a body may be read in, for the search for a secret's name in a body the
+# handlers refused: a client's mistake in one (UTF-16 declared as UTF-8) must not show it.
+_SCANNED_CHARSETS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "cp1252", "latin-1")
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def _unreadable_body(raw: bytes, content_type: str | None) -> str:
+    """A body the handlers could not read as JSON: its text, or a note saying why it is hidden."""
+    shown = _as_text(raw, content_type)
+    if shown is None:
+        return f"({len(raw)} bytes, not text in their charset, hidden: they may hold a secret)"
+    readings = [shown]
+    for charset in _SCANNED_CHARSETS:
+        try:
+            readings.append(raw.decode(charset))
+        except UnicodeDecodeError:
+            continue
+    if any(names_a_secret(reading) for reading in readings):
+        return f"({len(raw)} bytes, not readable as JSON, hidden: they may hold a secret)"
+    return shown
+
+
+def _as_text(raw: bytes, content_type: str | None) -> str | None:
+    """``raw`` decoded as its declared charset says (when Python knows it), else as UTF-8/16/32
+    recognised from its bytes; None when it does not decode so."""
+    charset = media_type(content_type)[1].get("charset")
+    try:
+        encoding = codecs.lookup(charset or "").name
+    except (LookupError, ValueError):  # none, unknown, or not a name at all (a NUL in it)
+        encoding = json.detect_encoding(raw)
+    try:
+        return raw.decode(encoding).removeprefix("\ufeff")
+    except (LookupError, ValueError):  # not a text codec, or bytes that are not in it
+        return None
+
+
+def names_a_secret(text: str) -> bool:
+    """Whether ``text`` may name a secret field, however it is written: JSON (``\\u0070``),
+    percent and HTML escapes undone, Unicode compatibility forms folded, case ignored, and
+    every character between the letters (``pass-word``, ``p\\x00a\\x00s...``) dropped."""
+    unescaped = _JSON_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
+    for reading in (text, unescaped, unquote_plus(unescaped), html.unescape(unquote_plus(unescaped))):
+        folded = unicodedata.normalize("NFKC", reading).casefold()
+        letters = "".join(character for character in folded if character.isalpha())
+        if any(word in letters for word in SECRET_FIELD_WORDS):
+            return True
+    return False
 
 
 class Journal:

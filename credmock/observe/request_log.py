@@ -1,6 +1,8 @@
 """The request log: one line per request on stdout, as text for a terminal or JSON for a log
 collector. A line holds the path, never the query (a control token may travel there) nor a
-header or a body, so no token or password is ever printed."""
+header or a body, so no token or password is ever printed. Every string a line holds (path,
+reason, tenant...) passes :func:`credmock.core.visible_text.visible`, in both formats: a client
+cannot end a line, forge one or send a terminal escape sequence through it."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from credmock.core.clock import iso_time
+from credmock.core.visible_text import visible
 from credmock.observe.exchanges import Exchange
 
 LOG_FORMATS = ("text", "json")
@@ -41,17 +44,20 @@ def text_line(exchange: Exchange) -> str:
     """``12:03:04.567 POST /customer/demo/password/change 401 1.2 ms  token unknown: ...``"""
     clock = clock_text(exchange.time)
     status = "---" if exchange.status is None else str(exchange.status)
-    line = f"{clock} {exchange.method} {exchange.path} {status} {exchange.duration * 1000:.1f} ms"
+    method, path = visible(exchange.method), visible(exchange.path)
+    line = f"{clock} {method} {path} {status} {exchange.duration * 1000:.1f} ms"
     if exchange.reason and (exchange.status is None or exchange.status >= 400 or exchange.fault):
-        line += f"  {exchange.reason}"
+        line += f"  {visible(exchange.reason)}"
     return line
 
 
 def json_fields(exchange: Exchange) -> dict[str, Any]:
+    """The fields of a JSON line; each string as :func:`visible` writes it, as on a text line (JSON
+    would carry C1 controls and U+2028 raw, and a collector may split lines on them)."""
     fields: dict[str, Any] = {
         "time": iso_time(exchange.time),
-        "method": exchange.method,
-        "path": exchange.path,
+        "method": visible(exchange.method),
+        "path": visible(exchange.path),
         "status": exchange.status,
         "durationMs": round(exchange.duration * 1000, 3),
     }
@@ -62,7 +68,7 @@ def json_fields(exchange: Exchange) -> dict[str, Any]:
         ("fault", exchange.fault),
     ):
         if value is not None:
-            fields[name] = value
+            fields[name] = visible(value)
     return fields
 
 

@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 from credmock.app import CONTRACT_SPEC, load_spec
 from credmock.core.clock import iso_time
+from credmock.core.visible_text import visible
 
 if TYPE_CHECKING:  # openapi-core loads in 0.1 s: imported when proxying, not by every CLI start
     from credmock.tools.contract import ContractChecker
@@ -86,7 +87,7 @@ class ViolationLog:
         with self._lock:
             violation = Violation(next(self._ids), at, method, path, status, part, message)
             self._entries.appendleft(violation)
-        logger.warning("violation: %s", violation.line())
+        logger.warning("violation: %s", visible(violation.line()))
         return violation
 
     def newest_first(self) -> list[Violation]:
@@ -166,7 +167,7 @@ def create_proxy_app(
             for problem in request_problems:
                 violations.add(method, path, None, "request", problem)
             message = f"The upstream {upstream} did not answer: {error!r}"
-            logger.error("%s %s: %s", method, path, message)
+            logger.error("%s %s: %s", visible(method), visible(path), visible(message))
             return JSONResponse({"status": 502, "type": "bad_gateway", "message": message}, status_code=502)
         status = upstream_response.status_code
         for problem in request_problems:

@@ -115,7 +115,7 @@ class ServerProcess:
     Without ``port`` the server binds port 0 and the real port is read from its banner, so two
     servers started at once (parallel test processes) can never be handed the same port."""
 
-    BANNER = re.compile(r"^credmock serving .* on https?://\S+:(\d+)$")
+    BANNER = re.compile(r"credmock serving .* on https?://\S+:(\d+)")  # applied with fullmatch
 
     def __init__(self, arguments: Sequence[str] = (), *, host: str = "127.0.0.1", port: int | None = None):
         self.host = host
@@ -166,8 +166,10 @@ class ServerProcess:
 
     def _bound_port(self, timeout: float) -> int:
         """The port the banner names, printed once the socket is bound."""
-        banner = self._first_line(lambda line: bool(self.BANNER.match(line.strip())), timeout, "no banner")
-        return int(self.BANNER.match(banner.strip()).group(1))  # type: ignore[union-attr]
+        banner = self._first_line(
+            lambda line: bool(self.BANNER.fullmatch(line.strip())), timeout, "no banner"
+        )
+        return int(self.BANNER.fullmatch(banner.strip()).group(1))  # type: ignore[union-attr]
 
     def _read(self, stream: typing.IO[str]) -> None:
         for line in stream:
