@@ -33,7 +33,7 @@ from credmock.store import Store
 
 CODE_LENGTH = 32
 # RFC 7636: a challenge or verifier is 43 to 128 unreserved characters.
-PKCE_TEXT = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+PKCE_TEXT = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 # The longest text field of an authorize request.
 MAX_TEXT = 320
 # Longer than any JWT the provider signs: refused before decoding.
@@ -134,7 +134,7 @@ class IdentityProvider:
             )
         if (response_type or "code") != "code":
             raise _problem("response_type", "'response_type' must be 'code' (the authorization code flow).")
-        if code_challenge is not None and not PKCE_TEXT.match(code_challenge):
+        if code_challenge is not None and not PKCE_TEXT.fullmatch(code_challenge):
             raise _problem("code_challenge", "'code_challenge' must be 43 to 128 URL-safe characters.")
         if code_challenge is not None and code_challenge_method != PKCE_METHOD:
             raise _problem("code_challenge_method", f"'code_challenge_method' must be {PKCE_METHOD}.")

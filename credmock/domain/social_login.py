@@ -22,7 +22,7 @@ from credmock.store import Store
 # The configuration exchangeauthtoken uses when none is named; others come from the settings.
 DEFAULT_EXCHANGE_CONFIG = "default"
 # A session id a client may ask to continue: what the mock issues (UUIDs), and others of its kind.
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Long enough that no one types it: the password of a customer who signs in through a provider.
 UNUSABLE_PASSWORD_LENGTH = 40
 
@@ -97,7 +97,7 @@ class SocialLogins:
 
     @staticmethod
     def _check_session_id(session_id: str | None) -> None:
-        if session_id is not None and not SESSION_ID.match(session_id):
+        if session_id is not None and not SESSION_ID.fullmatch(session_id):
             raise errors.ValidationFailed.for_field(
                 "session_id", "invalid_format", "'session_id' must be a session id (letters, digits, '-')."
             )
