@@ -250,5 +250,5 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
         app.add_middleware(
             RouteAheadMiddleware, position=MiddlewarePosition.BEFORE_ROUTING, operations=compiled
         )
-    cors.install(app, settings.cors_origins, settings.control_token)
+    cors.install(app, settings.cors_origins, settings.control_token, settings.allowed_hosts)
     return app

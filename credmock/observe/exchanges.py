@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from credmock.http.compiled import header, request_tenant
+from credmock.http.request_drain import expects_continue
 from credmock.http.request_notes import NOTES_KEY
 
 SCOPE_KEY = NOTES_KEY  # the pipeline notes a request's reason in its exchange (note_reason)
@@ -85,7 +86,8 @@ def _content_length(scope: Scope) -> int | None:
 async def _recording(receive: Receive, exchange: Exchange, content_length: int | None) -> Receive:
     """A ``receive`` that keeps the body's first bytes in ``exchange``. A body the journal keeps
     whole is read here, before the app, and replayed: the journal shows it even when the app
-    answers without reading it (a 401, a fault). A longer one is noted as the app reads it."""
+    answers without reading it (a 401, a fault). A longer one is noted as the app reads it, and
+    so is one the client sends only after ``100 Continue``: reading it first would ask for it."""
     if content_length is not None and content_length <= JOURNAL_BODY_LIMIT:
         chunks: list[bytes] = []
         while True:
@@ -152,7 +154,8 @@ class ObserveMiddleware:
             await send(message)
 
         if self.keep_body and scope["method"] in _BODY_METHODS:
-            receive = await _recording(receive, exchange, _content_length(scope))
+            length = None if expects_continue(scope) else _content_length(scope)
+            receive = await _recording(receive, exchange, length)
         try:
             await self.app(scope, receive, observing_send)
         finally:
