@@ -319,6 +319,8 @@ def test_sigterm_stops_a_server_holding_a_delayed_request_within_the_grace_perio
     assert "Traceback" not in output and "CancelledError" not in output, output
     assert outcome.get("status") == 503, outcome
     assert outcome["body"]["type"] == "service_unavailable"  # type: ignore[index]
+    [logged] = [line for line in output.splitlines() if " GET /customerlogin/auth/anonymous/login " in line]
+    assert " 503 " in logged and "cancelled: the server is stopping" in logged
 
 
 @pytest.mark.parametrize("second", [signal.SIGTERM, signal.SIGINT])

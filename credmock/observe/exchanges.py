@@ -10,12 +10,14 @@ fault middleware. Nothing here reads or buffers more than the journal keeps.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from credmock.core import exceptions as errors
 from credmock.http.compiled import header, request_tenant
 from credmock.http.request_drain import expects_continue
 from credmock.http.request_notes import NOTES_KEY
@@ -158,6 +160,11 @@ class ObserveMiddleware:
             receive = await _recording(receive, exchange, length)
         try:
             await self.app(scope, receive, observing_send)
+        except asyncio.CancelledError:  # the server is stopping: it answers 503 if it still can
+            if exchange.status is None:
+                stopping = errors.ServerStopping(reason="cancelled: the server is stopping")
+                exchange.status, exchange.reason = stopping.status, stopping.reason
+            raise
         finally:
-            if not recorded:  # no complete answer: a reset connection, a crash
+            if not recorded:  # no complete answer: a reset connection, a crash, a stop
                 record()
