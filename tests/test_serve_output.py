@@ -114,4 +114,3 @@ def test_json_log_format_keeps_stdout_to_json_lines_and_prints_the_banner_on_std
     for line in lines:
         assert isinstance(json.loads(line), dict), line
     assert any("tenant demo:" in line for line in errors)
-

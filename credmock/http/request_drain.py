@@ -71,7 +71,6 @@ class RequestDrain:
         except TimeoutError:
             pass
 
-
     async def answer_stopping(self) -> None:
         """503, the connection closing: the server cancelled the request as it stops."""
         if self.answer_started:
