@@ -448,3 +448,39 @@ def test_fake_customers_of_the_command_never_use_real_mail_domains() -> None:
     fake = [email for email in emails if email.rpartition("@")[0].split(".")[-1].isdigit()]
     assert len(fake) == 20 * len(tenants)
     assert all(email.endswith(RESERVED_EMAIL_DOMAINS) for email in fake), fake
+
+
+# What the head bound and the stop take from uvicorn ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        "data_received",
+        "on_message_begin",
+        "on_url",
+        "on_header",
+        "on_headers_complete",
+        "on_message_complete",
+        "send_400_response",
+    ],
+)
+def test_uvicorn_httptools_protocol_still_has_what_the_head_bound_overrides(member: str) -> None:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    assert callable(getattr(HttpToolsProtocol, member, None)), f"uvicorn's HttpToolsProtocol lost {member}"
+
+
+def test_uvicorn_server_still_has_what_the_stop_uses() -> None:
+    import uvicorn
+
+    from credmock.http.serving import BoundedHeadProtocol, protocol_options
+
+    config = uvicorn.Config(create_app(Settings()), **protocol_options(2.5))
+    server = uvicorn.Server(config)
+
+    assert callable(getattr(uvicorn.Server, "handle_exit", None))
+    assert isinstance(server.server_state.tasks, set)
+    assert config.timeout_graceful_shutdown == 2.5
+    assert config.http is BoundedHeadProtocol
+    assert config.h11_max_incomplete_event_size == HEAD_LIMIT_BYTES
