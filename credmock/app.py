@@ -24,6 +24,7 @@ from credmock.domain import Domain
 from credmock.handlers import credentials, idp, mock_api, signup_optin, social, storefront
 from credmock.http import connexion_compat, cors
 from credmock.http import errors as http_errors
+from credmock.http.browser_login import BrowserLoginMiddleware
 from credmock.http.compiled import CompiledOperations, CompiledOperationsMiddleware, RouteAheadMiddleware
 from credmock.http.docs_ui import DocsEntry, DocsPaths, middlewares
 from credmock.http.request_drain import serve_draining
@@ -43,6 +44,8 @@ IDP_SPEC = "idp.yaml"
 # Spec files served inside another file's API. Connexion 3 mounts each API at its base path, and
 # a second API at the same base path shadows the APIs mounted after it (/_mock stops answering),
 # so the storefront endpoints, at the contract's base path, join the contract's API at load time.
+# The mock's pages a person opens in a browser, guarded by the control token when there is one.
+BROWSER_PAGES = {"/_mock/inbox": "credmock inbox"}
 MOUNTED_SPECS: dict[str, tuple[str, ...]] = {CONTRACT_SPEC: (STOREFRONT_SPEC,), MOCK_API_SPEC: (IDP_SPEC,)}
 
 
@@ -281,5 +284,9 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
         app.add_middleware(
             RouteAheadMiddleware, position=MiddlewarePosition.BEFORE_ROUTING, operations=compiled
         )
-    cors.install(app, settings.cors_origins, settings.control_token)
+    cors.install(app, settings.cors_origins, settings.control_token, settings.allowed_hosts)
+    if settings.control_token is not None:  # a browser gets a form for the token, not JSON
+        app.add_middleware(
+            BrowserLoginMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, pages=BROWSER_PAGES
+        )
     return app

@@ -14,6 +14,8 @@ CONTROL_TOKEN_ENV = "CREDMOCK_CONTROL_TOKEN"
 
 # Request bodies above this size answer 400: the credential bodies are a few hundred bytes.
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+# Seconds a stopping server waits for the requests in progress (a delay) before cutting them short.
+DEFAULT_SHUTDOWN_GRACE_SECONDS = 3.0
 
 
 def default_fixtures_path() -> Path:
@@ -57,6 +59,8 @@ class Settings:
     control_token: str | None = field(default=None, repr=False)
     # Browser origins allowed to call the mock (scheme://host[:port]); "*": any origin, echoed.
     cors_origins: tuple[str, ...] = ("*",)
+    # Host names, beyond the loopback ones, a request reaching the mock on loopback may name.
+    allowed_hosts: tuple[str, ...] = ()
 
     # The request log on stdout: one line per request, "text" or "json"; quiet: no log.
     log_format: str = "text"

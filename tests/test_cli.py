@@ -269,7 +269,7 @@ def test_serve_control_token_from_environment_variable_guards_mock_api():
 @pytest.mark.parametrize(
     ("variable", "value", "reason"),
     [
-        ("CREDMOCK_PORT", "eighty", "not a valid int value"),
+        ("CREDMOCK_PORT", "eighty", "must be a number from 0 to 65535 (0: a free one), not 'eighty'"),
         ("CREDMOCK_NO_FIXTURES", "maybe", "expected one of 1/0, true/false, yes/no, on/off"),
         ("CREDMOCK_ENGINE", "turbo", "expected one of async, flask"),
     ],

@@ -109,7 +109,8 @@ def test_connection_reset_is_seen_by_a_real_client(server: LiveServer, http: htt
 
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as raw:
         raw.sendall(
-            f"POST /customer/{TENANT}/password/reset HTTP/1.1\r\nHost: x\r\nAuthorization: {headers}\r\n"
+            f"POST /customer/{TENANT}/password/reset HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: {headers}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
             + body
         )

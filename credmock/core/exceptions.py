@@ -248,3 +248,29 @@ class OAuthError(ApiError):
 
     def body(self) -> dict[str, Any]:
         return {"error": self.error, "error_description": self.message}
+
+
+# Refusals of the server itself, before (or instead of) any operation ------------------------
+
+
+class CrossSiteControlRequest(Forbidden):
+    """A /_mock write a browser sent from another site, or a request naming a Host the mock was
+    not started for (DNS rebinding): refused before anything is done."""
+
+    default_message = "This request comes from another site or names another host; the mock refuses it."
+
+
+class HeadersTooLarge(ApiError):
+    """The request line and headers together exceed the server's bound."""
+
+    status = 431
+    error_type = "request_header_fields_too_large"
+    default_message = "The request line and headers are too large."
+
+
+class ServerStopping(ApiError):
+    """A request still waiting (a delay) when the server's stop grace period ran out."""
+
+    status = 503
+    error_type = "service_unavailable"
+    default_message = "The server is stopping."

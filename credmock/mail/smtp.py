@@ -24,6 +24,7 @@ from email.utils import formatdate, getaddresses
 from urllib.parse import unquote, urlsplit
 
 from credmock.core.messages import FAILED, SENT, Delivery, Email
+from credmock.core.redaction import url_without_password
 from credmock.core.visible_text import one_line, visible
 from credmock.mail.headers import address_value, header_section, text_value
 
@@ -52,14 +53,15 @@ class SmtpServer:
         parts = urlsplit(url)
         if parts.scheme not in SCHEMES or not parts.hostname:
             raise ValueError(
-                f"the SMTP URL {url!r} is not smtp://HOST:PORT (or smtps://, smtp+starttls://), "
+                f"the SMTP URL {url_without_password(url)!r} is not smtp://HOST:PORT "
+                "(or smtps://, smtp+starttls://), "
                 "e.g. smtp://127.0.0.1:1025 for Mailpit"
             )
         try:
             port = parts.port or SCHEMES[parts.scheme]
         except ValueError:
             raise ValueError(
-                f"the SMTP URL {url!r} has a port that is not a number from 1 to 65535"
+                f"the SMTP URL {url_without_password(url)!r} has a port that is not a number from 1 to 65535"
             ) from None
         username = unquote(parts.username) if parts.username else None
         password = unquote(parts.password) if parts.password else None

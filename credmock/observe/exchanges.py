@@ -10,13 +10,16 @@ fault middleware. Nothing here reads or buffers more than the journal keeps.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from credmock.core import exceptions as errors
 from credmock.http.compiled import header, request_tenant
+from credmock.http.request_drain import expects_continue
 from credmock.http.request_notes import NOTES_KEY
 
 SCOPE_KEY = NOTES_KEY  # the pipeline notes a request's reason in its exchange (note_reason)
@@ -89,7 +92,8 @@ def _content_length(scope: Scope) -> int | None:
 async def _recording(receive: Receive, exchange: Exchange, content_length: int | None) -> Receive:
     """A ``receive`` that keeps the body's first bytes in ``exchange``. A body the journal keeps
     whole is read here, before the app, and replayed: the journal shows it even when the app
-    answers without reading it (a 401, a fault). A longer one is noted as the app reads it."""
+    answers without reading it (a 401, a fault). A longer one is noted as the app reads it, and
+    so is one the client sends only after ``100 Continue``: reading it first would ask for it."""
     if content_length is not None and content_length <= JOURNAL_BODY_LIMIT:
         chunks: list[bytes] = []
         while True:
@@ -162,9 +166,15 @@ class ObserveMiddleware:
 
         if self.keep_body and scope["method"] in _BODY_METHODS:
             exchange.content_type = header(scope, b"content-type")
-            receive = await _recording(receive, exchange, _content_length(scope))
+            length = None if expects_continue(scope) else _content_length(scope)
+            receive = await _recording(receive, exchange, length)
         try:
             await self.app(scope, receive, observing_send)
+        except asyncio.CancelledError:  # the server is stopping: it answers 503 if it still can
+            if exchange.status is None:
+                stopping = errors.ServerStopping(reason="cancelled: the server is stopping")
+                exchange.status, exchange.reason = stopping.status, stopping.reason
+            raise
         finally:
-            if not recorded:  # no complete answer: a reset connection, a crash
+            if not recorded:  # no complete answer: a reset connection, a crash, a stop
                 record()

@@ -28,6 +28,7 @@ import inspect
 import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from credmock.core.coverage import CoverageKey
 from credmock.core.email_address import email_key
@@ -230,6 +231,9 @@ class RedisStore:
     def from_url(cls, url: str) -> RedisStore:
         import redis
 
+        database = urlsplit(url).path.strip("/") if url.startswith(("redis://", "rediss://")) else ""
+        if database and not database.isdigit():  # redis-py would quietly use database 0
+            raise ValueError("--state redis://HOST:PORT/DB: the database DB must be a number, e.g. /0")
         try:
             client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=10)
         except ValueError:

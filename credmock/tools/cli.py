@@ -5,33 +5,23 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.metadata
-import ipaddress
 import secrets
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from credmock.settings import CONTROL_TOKEN_ENV, Settings
+from credmock.http.host_guard import is_loopback
+from credmock.settings import CONTROL_TOKEN_ENV, DEFAULT_SHUTDOWN_GRACE_SECONDS, Settings
 from credmock.store.base import describe_state
+from credmock.tools import option_checks as checks
 from credmock.tools.coverage import add_coverage_command
 from credmock.tools.env_options import invalid_environment_values, read_environment
 from credmock.tools.proxy import add_proxy_command
 from credmock.tools.verify import add_verify_command
 
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 GENERATE_CONTROL_TOKEN = "generate"
 # serve's options are also read from CREDMOCK_<OPTION> (CREDMOCK_PORT, CREDMOCK_CONTROL_TOKEN, ...).
 ENV_PREFIX = "CREDMOCK_"
-
-
-def is_loopback(host: str) -> bool:
-    """Whether only this machine can reach ``host``; a name other than localhost counts as reachable."""
-    if host in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def parse_latency(text: str) -> tuple[float, float]:
@@ -63,6 +53,7 @@ def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
         engine=arguments.engine,
         max_body_bytes=arguments.max_body_size,
         cors_origins=tuple(arguments.cors_origin or Settings.cors_origins),
+        allowed_hosts=tuple(arguments.allowed_host or ()),
         state=arguments.state,
         reset_on_start=arguments.reset_on_start,
         log_format=arguments.log_format,
@@ -106,12 +97,18 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seed", type=int, help="seed tokens, ids and fake customers: same seed, same run")
     group.add_argument(
         "--fake-customers",
-        type=int,
+        type=checks.whole_number(0),
         default=0,
         metavar="N",
-        help="add N Faker customers to each tenant",
+        help="add N Faker customers to each tenant (addresses on reserved domains such as example.com)",
     )
-    group.add_argument("--password-min-length", type=int, default=defaults.password_min_length)
+    group.add_argument(
+        "--password-min-length",
+        type=checks.whole_number(1),
+        default=defaults.password_min_length,
+        metavar="N",
+        help="shortest password signup, reset and password change accept",
+    )
     group.add_argument(
         "--strict-tenants",
         action="store_true",
@@ -120,15 +117,17 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--reset-token-lifetime",
-        type=int,
+        type=checks.whole_number(1),
         default=defaults.password_reset_token_lifetime,
         metavar="SECONDS",
+        help="how long the token of a password-reset email can be used",
     )
     group.add_argument(
         "--email-change-token-lifetime",
-        type=int,
+        type=checks.whole_number(1),
         default=defaults.email_change_token_lifetime,
         metavar="SECONDS",
+        help="how long the token of an email-change email can be used",
     )
     group.add_argument(
         "--reset-link",
@@ -136,8 +135,19 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TEMPLATE",
         help="link in reset emails; {tenant}, {token} and {email} are filled in",
     )
-    group.add_argument("--email-change-link", default=defaults.email_change_link, metavar="TEMPLATE")
-    group.add_argument("--outbox-capacity", type=int, default=defaults.outbox_capacity, metavar="N")
+    group.add_argument(
+        "--email-change-link",
+        default=defaults.email_change_link,
+        metavar="TEMPLATE",
+        help="link in email-change emails; {tenant}, {token} and {email} are filled in",
+    )
+    group.add_argument(
+        "--outbox-capacity",
+        type=checks.whole_number(1),
+        default=defaults.outbox_capacity,
+        metavar="N",
+        help="emails kept in the outbox; the oldest go first",
+    )
     group.add_argument(
         "--double-opt-in",
         action="append",
@@ -178,7 +188,7 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--max-body-size",
-        type=int,
+        type=checks.whole_number(1),
         default=defaults.max_body_bytes,
         metavar="BYTES",
         help=f"larger request bodies answer 400 (default: {defaults.max_body_bytes})",
@@ -202,8 +212,16 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         "default: any origin, echoed with credentials allowed)",
     )
     group.add_argument(
+        "--allowed-host",
+        action="append",
+        type=checks.allowed_host,
+        metavar="NAME",
+        help="a host name, beyond localhost and loopback addresses, that requests to a mock on "
+        "loopback may name in their Host header, e.g. my-laptop.local (repeatable; default: none)",
+    )
+    group.add_argument(
         "--journal-size",
-        type=int,
+        type=checks.whole_number(0),
         default=defaults.journal_size,
         metavar="N",
         help=f"requests kept for GET /_mock/requests (default: {defaults.journal_size}; 0: none)",
@@ -217,12 +235,14 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--smtp-url",
+        type=checks.smtp_url,
         metavar="URL",
         help="also deliver every email to this SMTP server: smtp://HOST:PORT (e.g. Mailpit's "
         "smtp://127.0.0.1:1025), smtps://HOST:PORT for TLS, smtp://USER:PASSWORD@HOST:PORT to log in",
     )
     group.add_argument(
         "--mail-from",
+        type=checks.sender,
         default=defaults.mail_from,
         metavar="ADDRESS",
         help=f"From of the delivered emails (default: {defaults.mail_from})",
@@ -238,13 +258,14 @@ def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
         emails = ", ".join(sorted(customer.email for customer in customers)[:5])
         more = len(customers) - 5
         suffix = f", +{more} more" if more > 0 else ""
-        lines.append(f"  tenant {name}: {len(customers)} customers ({emails}{suffix})")
+        noun = "customer" if len(customers) == 1 else "customers"
+        lines.append(f"  tenant {name}: {len(customers)} {noun} ({emails}{suffix})")
     if app.settings.strict_tenants:
         lines.append(f"  strict tenants: only {', '.join(domain.known_tenants)}; others answer 400")
     first_tenant = next(iter(tenants), "demo")  # the first of the fixtures file
     lines += [
         f"  anonymous:   GET {url}/customerlogin/auth/anonymous/login?tenant={first_tenant}&client_id=any",
-        f"  inbox:       {url}/_mock/inbox  (the emails in a web page)",
+        f"  inbox:       {inbox_address(url, app.settings.control_token)}  (the emails in a web page)",
         f"  outbox:      {url}/_mock/outbox  (newest: {url}/_mock/outbox/latest)",
         f"  tokens:      POST {url}/_mock/tokens",
         f"  reset state: POST {url}/_mock/reset",
@@ -260,6 +281,19 @@ def banner(url: str, app) -> str:  # app: credmock.app.CredmockApp
     origins = app.settings.cors_origins
     lines.append(f"  CORS:        {'any origin' if '*' in origins else ', '.join(origins) or 'none'}")
     return "\n".join(lines)
+
+
+def inbox_address(url: str, control_token: str | None) -> str:
+    """The inbox page as a person opens it; with a control token, the query that lets a browser in."""
+    if control_token is None:
+        return f"{url}/_mock/inbox"
+    return f"{url}/_mock/inbox?controlToken=TOKEN"
+
+
+def print_banner(text: str, log_format: str) -> None:
+    """The banner on stdout, or on stderr when stdout carries the JSON request log: a collector
+    reading stdout line by line then gets JSON lines only."""
+    print(text, file=sys.stdout if log_format == "text" else sys.stderr, flush=True)
 
 
 def control_token_problem(arguments: argparse.Namespace, control_token: str | None) -> str | None:
@@ -328,11 +362,19 @@ def serve(arguments: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-    print(banner(url, app), flush=True)
+    print_banner(banner(url, app), arguments.log_format)
     if arguments.control_token == GENERATE_CONTROL_TOKEN:  # shown once, as the only way to learn it
-        print(f"  control token (generated): {control_token}  (send it as X-Mock-Control-Token)", flush=True)
+        print_banner(
+            f"  control token (generated): {control_token}  (send it as X-Mock-Control-Token; "
+            f"the inbox: {url}/_mock/inbox?controlToken={control_token})",
+            arguments.log_format,
+        )
     elif control_token is not None:
-        print("  control token: required on /_mock in the X-Mock-Control-Token header", flush=True)
+        print_banner(
+            "  control token: required on /_mock in the X-Mock-Control-Token header "
+            "(the inbox page takes it as ?controlToken=TOKEN)",
+            arguments.log_format,
+        )
     if arguments.workers == 1:
         freeze_loaded_objects()
         serve_until_stopped(uvicorn_config(app, arguments), sock)
@@ -342,7 +384,7 @@ def serve(arguments: argparse.Namespace) -> int:
         return 0
     from credmock.tools import workers
 
-    print(f"  workers:     {arguments.workers} processes over the one store", flush=True)
+    print_banner(f"  workers:     {arguments.workers} processes over the one store", arguments.log_format)
     app.domain.close()
     workers.pass_settings(dataclasses.replace(settings, reset_on_start=False))
     serve_processes(uvicorn_config(f"{workers.__name__}:app", arguments, factory=True), sock)
@@ -353,15 +395,23 @@ def uvicorn_config(app, arguments: argparse.Namespace, **options):  # -> uvicorn
     """``app``: the app, or the import string of a factory (``factory=True``) for ``--workers``."""
     import uvicorn
 
+    from credmock.http.serving import protocol_options
+
     # No uvicorn access log: the request log (credmock.observe.request_log) says more, reasons included.
     return uvicorn.Config(
-        app, log_level=arguments.log_level, access_log=False, workers=arguments.workers, **options
+        app,
+        log_level=arguments.log_level,
+        access_log=False,
+        workers=arguments.workers,
+        **protocol_options(arguments.shutdown_grace),
+        **options,
     )
 
 
 def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
         "serve",
+        formatter_class=checks.DefaultsHelpFormatter,
         help="serve the mock",
         description="Serve the mock. Every option can also be set by the environment variable named "
         "after it (flags win); switches take 1/0, true/false, yes/no; repeatable options a "
@@ -369,22 +419,29 @@ def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
     parser.add_argument(
-        "-p", "--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default: 8080)"
+        "-p",
+        "--port",
+        type=checks.port_number,
+        default=8080,
+        help="port to listen on; 0 picks a free one (default: 8080)",
     )
     parser.add_argument(
-        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="what the web server itself logs on stderr",
     )
     parser.add_argument(
         "--log-format",
         choices=["text", "json"],
         default=Settings.log_format,
         help="the request log on stdout, one line per request with why each error was answered: "
-        "text for a terminal, json for a log collector (default: text)",
+        "text for a terminal, json for a log collector (the banner then goes to stderr) (default: text)",
     )
     parser.add_argument("--quiet", action="store_true", help="no request log")
     parser.add_argument(
         "--workers",
-        type=int,
+        type=checks.whole_number(1),
         default=1,
         metavar="N",
         help="serve from N processes (default: 1); needs a shared --state (sqlite or redis)",
@@ -399,6 +456,14 @@ def add_serve_command(subcommands: argparse._SubParsersAction) -> None:
         "--open-control-api",
         action="store_true",
         help="serve /_mock without a control token beyond loopback too (private CI networks only)",
+    )
+    parser.add_argument(
+        "--shutdown-grace",
+        type=checks.seconds,
+        default=DEFAULT_SHUTDOWN_GRACE_SECONDS,
+        metavar="SECONDS",
+        help="on SIGTERM or Ctrl-C, how long requests in progress (a delay) may still finish before "
+        "they are cut short with a 503; a second signal stops at once",
     )
     add_settings_arguments(parser)
     parser.set_defaults(run=serve)
@@ -422,9 +487,7 @@ def version() -> str:
 
 def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     """The command line; ``serve``'s options also read ``CREDMOCK_<OPTION>`` from ``environ``."""
-    parser = argparse.ArgumentParser(
-        prog="credmock", description="Stateful mock of the Emporix credentials API"
-    )
+    parser = checks.OneLineParser(prog="credmock", description="Stateful mock of the Emporix credentials API")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     subcommands = parser.add_subparsers(dest="command", required=True)
     for add_command in SUBCOMMANDS:

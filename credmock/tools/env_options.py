@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from credmock.core.redaction import url_without_password
+
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 # argparse's own actions that are not options of the command.
@@ -35,7 +37,8 @@ class InvalidEnvironmentValue:
     reason: str
 
     def message(self) -> str:
-        return f"{self.variable}={self.value!r}: {self.reason}"
+        """One line naming the variable and the rule; a URL's password is never shown."""
+        return f"{self.variable}={url_without_password(self.value)!r}: {self.reason}"
 
 
 def variable_name(action: argparse.Action, prefix: str) -> str:
@@ -67,7 +70,9 @@ def _convert(action: argparse.Action, text: str) -> Any:
 def _typed(action: argparse.Action, text: str, kind: Any) -> Any:
     try:
         value = kind(text) if callable(kind) else text
-    except (TypeError, ValueError, argparse.ArgumentTypeError) as error:
+    except argparse.ArgumentTypeError as error:  # a check's own words, naming the rule
+        raise ValueError(str(error)) from None
+    except (TypeError, ValueError) as error:
         name = getattr(kind, "__name__", "")
         raise ValueError(f"not a valid {name} value" if name else str(error)) from None
     if action.choices is not None and value not in action.choices:

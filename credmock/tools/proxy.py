@@ -33,6 +33,7 @@ from starlette.routing import Route
 from credmock.app import CONTRACT_SPEC, load_spec
 from credmock.core.clock import iso_time
 from credmock.core.visible_text import visible
+from credmock.tools.option_checks import port_number
 
 if TYPE_CHECKING:  # openapi-core loads in 0.1 s: imported when proxying, not by every CLI start
     from credmock.tools.contract import ContractChecker
@@ -233,8 +234,16 @@ def _strict_error(method: str, path: str, status: int, found: list[Violation]) -
 
 def uvicorn_config(app: Starlette, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
     """Served without uvicorn's own Server and Date headers: the upstream's pass through unchanged."""
+    from credmock.http.serving import protocol_options
+
     return uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, server_header=False, date_header=False
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        server_header=False,
+        date_header=False,
+        **protocol_options(),
     )
 
 
@@ -274,7 +283,9 @@ def add_proxy_command(subcommands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--upstream", required=True, help="e.g. https://api.emporix.io")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
-    parser.add_argument("-p", "--port", type=int, default=8081, help="0 picks a free one (default: 8081)")
+    parser.add_argument(
+        "-p", "--port", type=port_number, default=8081, help="0 picks a free one (default: 8081)"
+    )
     parser.add_argument("--strict", action="store_true", help="answer a violating response with a 502")
     parser.add_argument("--max-violations", type=int, default=1000, metavar="N", help="violations kept")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per upstream request")

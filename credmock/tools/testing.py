@@ -24,7 +24,7 @@ import httpx
 import uvicorn
 
 from credmock.app import CredmockApp, create_app
-from credmock.http.serving import url_host
+from credmock.http.serving import protocol_options, url_host
 from credmock.settings import Settings
 
 
@@ -82,7 +82,9 @@ class LiveServer:
         self._socket.bind((host, 0))
         self.port = self._socket.getsockname()[1]
         self.base_url = f"http://{host}:{self.port}"
-        self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", access_log=False))
+        self._server = uvicorn.Server(
+            uvicorn.Config(self.app, log_level="warning", access_log=False, **protocol_options())
+        )
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True, name="credmock-live"
         )
