@@ -157,9 +157,10 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--signup-confirmation-token-lifetime",
-        type=int,
+        type=checks.whole_number(1),
         default=defaults.signup_confirmation_token_lifetime,
         metavar="SECONDS",
+        help="how long the activation link of a signup-confirmation email can be used",
     )
     group.add_argument(
         "--signup-confirmation-link",
@@ -177,8 +178,7 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         "--idp-audience",
         default=defaults.idp_audience,
         metavar="AUDIENCE",
-        help="audience of its access tokens, which exchangeauthtoken requires "
-        f"(default: {defaults.idp_audience})",
+        help="audience of its access tokens, which exchangeauthtoken requires",
     )
     group.add_argument(
         "--exchange-config",
