@@ -26,6 +26,7 @@ from credmock.http import connexion_compat, cors
 from credmock.http import errors as http_errors
 from credmock.http.compiled import CompiledOperations, CompiledOperationsMiddleware, RouteAheadMiddleware
 from credmock.http.docs_ui import DocsEntry, DocsPaths, middlewares
+from credmock.http.empty_answers import EmptyAnswerMiddleware
 from credmock.http.request_drain import serve_draining
 from credmock.http.request_head import RequestHeadMiddleware
 from credmock.http.security import name_security_schemes, security_map
@@ -225,9 +226,11 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
     ]
     docs = DocsPaths()
     allowed_methods = http_errors.AllowedMethods()
+    declared_statuses = http_errors.DeclaredStatuses()
     for spec_name, operations in apis:
         spec = name_security_schemes(load_served_spec(spec_name))
         allowed_methods.add_spec(spec)
+        declared_statuses.add_spec(spec)
         app.add_api(
             spec,
             name=spec_name,  # Flask's blueprint name: unique even for APIs sharing a base path
@@ -237,8 +240,9 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
             security_map=security_map(domain),
         )
     app.docs = docs.entries
-    http_errors.install(app, allowed_methods)
+    http_errors.install(app, allowed_methods, declared_statuses)
     app.add_middleware(RequestHeadMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
+    app.add_middleware(EmptyAnswerMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     # Before the compiled operations (faults come first) and before CORS (it sees every answer).
     app.inspection.install(app)
     if compile_operations and engine is CredmockAsyncApp:

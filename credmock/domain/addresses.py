@@ -106,13 +106,13 @@ class Addresses:
         """The address with ``changes`` applied (a JSON merge patch of :meth:`Address.details`:
         a field set to null is removed; ``contactName`` stays required). ``is_default`` true makes
         it the default (the others no longer are). With ``version``, the address must still be at
-        that version (409 otherwise)."""
+        that version (400 otherwise)."""
 
         def update(customer: Customer) -> tuple[list[Address], Address]:
             before = _address_of(customer, address_id)
             if version is not None and version != before.version:
                 message = f"The address is at version {before.version}, not {version}: read it again."
-                raise errors.Conflict(message, [errors.FieldProblem("version", "stale_value", message)])
+                raise errors.StaleVersion(message, [errors.FieldProblem("version", "stale_value", message)])
             after = dataclasses.replace(
                 Address.from_wire(merge_patch(before.details(), changes)),
                 id=before.id,

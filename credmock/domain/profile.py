@@ -60,7 +60,7 @@ class Profiles:
     ) -> Customer:
         """The token's customer with ``changes`` applied: a JSON merge patch of
         :meth:`Customer.details` (a field given is set, one set to null removed, ``mixins``
-        merged key by key). With ``version``, the profile must still be at that version (409
+        merged key by key). With ``version``, the profile must still be at that version (400
         otherwise: it changed since the client read it). Needs the profile edit scope (403).
 
         The login email is not part of the profile: it changes only by the emailed confirmation.
@@ -74,7 +74,7 @@ class Profiles:
                     f"The profile is at version {customer.version}, not {version}: "
                     "it changed meanwhile; read it again."
                 )
-                raise errors.Conflict(message, [errors.FieldProblem("version", "stale_value", message)])
+                raise errors.StaleVersion(message, [errors.FieldProblem("version", "stale_value", message)])
             updated = self._checked(customer, customer.with_details(merge_patch(customer.details(), changes)))
             if updated == customer:
                 return customer

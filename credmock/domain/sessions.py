@@ -55,12 +55,15 @@ class Sessions:
         self.tenant_rule = tenant_rule
         self.purger = purger
 
-    def authenticate(self, raw_token: str, tenant: str, *, customer_required: bool) -> AccessToken:
-        """The live access token ``raw_token`` for a request to ``tenant``.
+    def authenticate(self, raw_token: str, tenant: str, *, required_kind: str | None) -> AccessToken:
+        """The live access token ``raw_token`` for a request to ``tenant``, of ``required_kind``
+        (``ANONYMOUS`` or ``CUSTOMER``: the kind of the security scheme it is checked for; None
+        for either).
 
         401 when it is unknown, revoked or expired (a day after expiry it is forgotten and
         answers as unknown); 400 when the tenant is malformed; 403 when it belongs to another
-        tenant, or is anonymous where a customer token is needed.
+        tenant, or is of the other kind. (An operation that declares no 403 answers 401
+        instead: the HTTP layer fits the status to the operation's declared ones.)
         """
         token = self.store.access_token(raw_token)
         if token is None:
@@ -74,8 +77,10 @@ class Sessions:
         if token.tenant != tenant:
             self.tenant_rule.validate(tenant)
             raise errors.TenantMismatch(reason=f"token of tenant {token.tenant} on tenant {tenant}")
-        if customer_required and token.kind != CUSTOMER:
-            raise errors.CustomerTokenRequired(reason="anonymous token where a customer token is needed")
+        if required_kind is not None and token.kind != required_kind:
+            if required_kind == CUSTOMER:
+                raise errors.CustomerTokenRequired(reason="anonymous token where a customer token is needed")
+            raise errors.AnonymousTokenRequired(reason="customer token where an anonymous token is needed")
         return token
 
     def _issue_access_token(
