@@ -124,6 +124,19 @@ class Addresses:
 
         return self._change_addresses(access_token, update)
 
+    def save_address(
+        self,
+        access_token: AccessToken,
+        address_id: str,
+        changes: Mapping[str, Any],
+        *,
+        is_default: bool | None = None,
+        version: int | None = None,
+    ) -> Address:
+        """What the Emporix SDK's address save (``PUT``) does: :meth:`update_address`, the same
+        rules and answers."""
+        return self.update_address(access_token, address_id, changes, is_default=is_default, version=version)
+
     def delete_address(self, access_token: AccessToken, address_id: str) -> None:
         """The address is gone (404 when the customer has none of this id)."""
 

@@ -82,6 +82,13 @@ class Profiles:
                 return dataclasses.replace(updated, version=customer.version + 1)
             # Changed by another request meanwhile: apply the changes to what it left.
 
+    def save_profile(
+        self, access_token: AccessToken, changes: Mapping[str, Any], *, version: int | None = None
+    ) -> Customer:
+        """What the Emporix SDK's profile save (``PUT``) does: :meth:`update_profile`, the same
+        rules and answers."""
+        return self.update_profile(access_token, changes, version=version)
+
     @staticmethod
     def _checked(customer: Customer, updated: Customer) -> Customer:
         """``updated``, with its contact email normalised, when it keeps the profile's rules."""

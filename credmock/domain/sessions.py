@@ -92,6 +92,7 @@ class Sessions:
         customer_id: str | None = None,
         scopes: Iterable[str] = (),
         session_id: str | None = None,
+        legal_entity_id: str | None = None,
     ) -> AccessToken | None:
         """A new access token, stored; None (nothing stored) when its customer was removed
         meanwhile (a reset, perhaps on another instance)."""
@@ -107,6 +108,7 @@ class Sessions:
             customer_id=customer_id,
             scopes=tuple(scopes),
             refresh_token=self.token_source.token(REFRESH_TOKEN_LENGTH),
+            legal_entity_id=legal_entity_id,
         )
         return token if self.store.add_access_token(token) else None
 
@@ -143,9 +145,11 @@ class Sessions:
         password: str | None = None,
         scopes: Iterable[str] | None = None,
         lifetime: int | None = None,
+        session_id: str | None = None,
     ) -> AccessToken:
         """A customer token for the customer with this login email; the password is checked
-        when given (as a login does), skipped when None (as the mock API allows)."""
+        when given (as a login does), skipped when None (as the mock API allows). It continues
+        session ``session_id`` when given, else starts a new one."""
         self.tenant_rule.validate(tenant)
         customer = self.store.customer_by_email(tenant, email)
         if (
@@ -163,6 +167,7 @@ class Sessions:
                 lifetime or self.settings.customer_token_lifetime,
                 customer_id=customer.id,
                 scopes=self.settings.default_customer_scopes if scopes is None else scopes,
+                session_id=session_id,
             )
         )
         if token is None:  # no such customer, or removed meanwhile
@@ -171,24 +176,55 @@ class Sessions:
             raise errors.NotFound(f"No customer with the email '{email}' in tenant '{tenant}'.")
         return token
 
-    def login(self, tenant: str, email: str, password: str) -> AccessToken:
-        """A customer token for a storefront login. A wrong email or a wrong password is one and
-        the same 401 (:class:`errors.LoginFailed`)."""
+    def login(
+        self, tenant: str, email: str, password: str, *, anonymous_token: AccessToken | None = None
+    ) -> AccessToken:
+        """A customer token for a storefront login. It continues the session of the anonymous
+        token the login was sent with (and so the cart bound to it), and the customer's
+        ``last_login`` is now. A wrong email or a wrong password is one and the same 401
+        (:class:`errors.LoginFailed`)."""
+        session_id = anonymous_token.session_id if anonymous_token is not None else None
         try:
-            return self.customer_token(tenant, email, password=password)
+            token = self.customer_token(tenant, email, password=password, session_id=session_id)
         except errors.InvalidCredentials as error:
             raise errors.LoginFailed(error.reason) from None
+        self.store.record_login(tenant, token.customer_id or "", token.issued_at)
+        return token
 
-    def refresh_customer_token(self, tenant: str, refresh_token: str) -> AccessToken:
-        """A new customer token for the same session."""
+    def refresh_customer_token(
+        self, tenant: str, refresh_token: str, *, legal_entity_id: str | None = None
+    ) -> AccessToken:
+        """A new customer token for the same session; with ``legal_entity_id``, scoped to that
+        legal entity, one the customer belongs to (400 otherwise), else to the previous token's."""
         previous = self.store.access_token_of_refresh_token(refresh_token)
-        return self._refresh(tenant, previous, CUSTOMER, "refresh_token")
+        if (
+            legal_entity_id is not None
+            and previous is not None
+            and previous.kind == CUSTOMER
+            and previous.tenant == tenant
+        ):
+            customer = self.store.customer(previous.tenant, previous.customer_id or "")
+            if customer is not None and customer.legal_entity(legal_entity_id) is None:
+                message = f"The customer does not belong to the legal entity '{legal_entity_id}'."
+                raise errors.UnknownLegalEntity(
+                    message, [errors.FieldProblem("legal_entity_id", "invalid_value", message)]
+                )
+        return self._refresh(tenant, previous, CUSTOMER, "refresh_token", legal_entity_id=legal_entity_id)
 
-    def _refresh(self, tenant: str, previous: AccessToken | None, kind: str, field: str) -> AccessToken:
-        """A new access token for the session of ``previous``: same kind, customer, scopes and
-        session id. Its refresh token is spent; ``previous`` lives on until it expires. 400 naming
-        ``field`` when there is no such token, its refresh token is spent or expired, or it is of
-        another tenant or of another kind."""
+    def _refresh(
+        self,
+        tenant: str,
+        previous: AccessToken | None,
+        kind: str,
+        field: str,
+        *,
+        legal_entity_id: str | None = None,
+    ) -> AccessToken:
+        """A new access token for the session of ``previous``: same kind, customer, scopes,
+        session id and legal entity (``legal_entity_id`` instead when given). Its refresh token is
+        spent; ``previous`` lives on until it expires. 400 naming ``field`` when there is no such
+        token, its refresh token is spent or expired, or it is of another tenant or of another
+        kind."""
         self.tenant_rule.validate(tenant)
         message = errors.InvalidRefreshToken.default_message
         invalid = errors.InvalidRefreshToken(details=[errors.FieldProblem(field, "invalid_value", message)])
@@ -211,6 +247,7 @@ class Sessions:
             customer_id=previous.customer_id,
             scopes=previous.scopes,
             session_id=previous.session_id,
+            legal_entity_id=legal_entity_id or previous.legal_entity_id,
         )
         if token is None:  # the customer was removed meanwhile
             raise invalid
