@@ -729,12 +729,12 @@ def test_update_profile_keeps_the_addresses(domain):
     assert domain.get_customer("demo", created.id).profile.addresses == created.profile.addresses
 
 
-def test_update_profile_with_a_stale_version_is_a_conflict(domain):
+def test_update_profile_with_a_stale_version_is_refused(domain):
     token = alice_token(domain)
     domain.update_profile(token, {"firstName": "Al"}, version=1)
-    with pytest.raises(errors.Conflict) as raised:
+    with pytest.raises(errors.StaleVersion) as raised:
         domain.update_profile(token, {"firstName": "Other"}, version=1)
-    assert raised.value.status == 409
+    assert raised.value.status == 400
     assert domain.get_customer("demo", token.customer_id).first_name == "Al"
 
 
@@ -807,11 +807,11 @@ def test_addresses_added_updated_tagged_and_deleted_in_the_store(domain):
         domain.get_address(token, office.id)
 
 
-def test_address_update_with_a_stale_version_is_a_conflict(domain):
+def test_address_update_with_a_stale_version_is_refused(domain):
     token = alice_token(domain)
     home = domain.add_address(token, Address(contact_name="Alice"))
     domain.update_address(token, home.id, {"city": "Bonn"}, version=1)
-    with pytest.raises(errors.Conflict):
+    with pytest.raises(errors.StaleVersion):
         domain.update_address(token, home.id, {"city": "Köln"}, version=1)
     assert domain.get_address(token, home.id).city == "Bonn"
 

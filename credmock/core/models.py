@@ -253,7 +253,8 @@ class LegalEntity:
     contact_assignment_id: str = ""
 
     def view(self) -> dict[str, str]:
-        return {"id": self.id, "name": self.name, "contactAssignmentId": self.contact_assignment_id}
+        given = {"name": self.name, "contactAssignmentId": self.contact_assignment_id}
+        return {"id": self.id, **{wire: value for wire, value in given.items() if value}}
 
 
 @dataclass
