@@ -333,6 +333,7 @@ class Customer:
             "preferredLanguage": profile.preferred_language or DEFAULT_LANGUAGE,
             "preferredCurrency": profile.preferred_currency or DEFAULT_CURRENCY,
             "preferredSite": profile.preferred_site or DEFAULT_SITE,
+            **({} if self.last_login is None else {"lastLogin": iso_time(self.last_login)}),
             "accounts": [{"id": self.email}],
             "businessModel": self.business_model,
             "mixins": dict(profile.mixins),
@@ -345,8 +346,6 @@ class Customer:
             b2b["legalEntities"] = [entity.view() for entity in self.legal_entities]
         if b2b:
             view["b2b"] = b2b
-        if self.last_login is not None:
-            view["lastLogin"] = iso_time(self.last_login)
         if addresses:
             view["addresses"] = [address.view() for address in profile.addresses]
             default = profile.default_address
