@@ -49,14 +49,14 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 
 # The served specs pass Spectral's `spectral:oas` and Redocly's `recommended` rules with no error
-# (spec/lint/ holds both configurations); the linters come from npm (scripts/install-lint.sh).
+# (.spectral.yaml and redocly.yaml configure them); the linters come from npm (scripts/install-lint.sh).
 LINT_TOOLS := .lint-tools/node_modules/.bin
 SERVED_SPECS := spec/openapi.yaml spec/storefront.yaml spec/mock-api.yaml
 lint-spec:
 	bash scripts/install-lint.sh
-	$(LINT_TOOLS)/spectral lint --fail-severity error --ruleset spec/lint/spectral.yaml $(SERVED_SPECS)
+	$(LINT_TOOLS)/spectral lint --fail-severity error --ruleset .spectral.yaml $(SERVED_SPECS)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
-		$(LINT_TOOLS)/redocly lint --config spec/lint/redocly.yaml $(SERVED_SPECS)
+		$(LINT_TOOLS)/redocly lint --config redocly.yaml $(SERVED_SPECS)
 
 test: $(DEV_STAMP)
 	$(BIN)/python merge_spec.py --check

@@ -323,6 +323,9 @@ class Customer:
         With ``addresses`` (``expand=addresses``), the addresses and the default one too."""
         profile = self.profile
         texts = {wire: getattr(profile, attribute) for wire, attribute in PROFILE_TEXT_FIELDS.items()}
+        texts["preferredLanguage"] = profile.preferred_language or DEFAULT_LANGUAGE
+        texts["preferredCurrency"] = profile.preferred_currency or DEFAULT_CURRENCY
+        texts["preferredSite"] = profile.preferred_site or DEFAULT_SITE
         view: dict[str, Any] = {
             "id": self.id,
             "customerNumber": self.id,
@@ -330,9 +333,6 @@ class Customer:
             "lastName": self.last_name,
             "contactEmail": self.contact_email,
             **{wire: value for wire, value in texts.items() if value is not None},
-            "preferredLanguage": profile.preferred_language or DEFAULT_LANGUAGE,
-            "preferredCurrency": profile.preferred_currency or DEFAULT_CURRENCY,
-            "preferredSite": profile.preferred_site or DEFAULT_SITE,
             **({} if self.last_login is None else {"lastLogin": iso_time(self.last_login)}),
             "accounts": [{"id": self.email}],
             "businessModel": self.business_model,
