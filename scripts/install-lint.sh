@@ -2,6 +2,7 @@
 # Installs the OpenAPI linters `make lint-spec` runs on the served specs: Spectral (its
 # `spectral:oas` ruleset) and Redocly's CLI (its `recommended` rules), from npm, at the versions
 # pinned here, into .lint-tools/ (untracked). Safe to run again: a working install is kept.
+# Needs Node.js 20.19 or later (Redocly's CLI); without npm it installs Debian's nodejs and npm.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,8 +17,8 @@ tools_work() {
 }
 
 if ! command -v npm >/dev/null; then
-    echo "install-lint: Node/npm not found; install Debian's nodejs and npm" >&2
-    exit 1
+    echo "install-lint: npm not found: installing Debian's nodejs and npm"
+    "$root/scripts/apt-install.sh" nodejs npm
 fi
 if tools_work; then
     echo "install-lint: spectral $spectral_version, redocly $redocly_version in $tools"
