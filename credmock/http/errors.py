@@ -122,10 +122,12 @@ class DeclaredStatuses:
             self._paths.append((pattern, statuses))
 
     def of(self, method: str, path: str) -> frozenset[int] | None:
-        """The statuses the operation at ``method`` ``path`` declares; None for no operation."""
+        """The statuses the operation at ``method`` ``path`` declares (a HEAD, its GET's); None
+        for no operation."""
+        method = "GET" if method.upper() == "HEAD" else method.upper()
         for pattern, statuses in self._paths:
-            if pattern.match(path):
-                return statuses.get(method.upper())
+            if method in statuses and pattern.match(path):
+                return statuses[method]
         return None
 
 
