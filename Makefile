@@ -17,7 +17,7 @@ ARGS ?=
 # make test runs the suite in this many processes (pytest-xdist): one a core, at most 4.
 TEST_PROCESSES ?= auto
 
-.PHONY: install install-dev run test lint spec lock dist bench clean
+.PHONY: install install-dev run test lint lint-spec spec lock dist bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,16 @@ spec: $(RUN_STAMP)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
+
+# The served specs pass Spectral's `spectral:oas` and Redocly's `recommended` rules with no error
+# (.spectral.yaml and redocly.yaml configure them); the linters come from npm (scripts/install-lint.sh).
+LINT_TOOLS := .lint-tools/node_modules/.bin
+SERVED_SPECS := spec/openapi.yaml spec/storefront.yaml spec/mock-api.yaml
+lint-spec:
+	bash scripts/install-lint.sh
+	$(LINT_TOOLS)/spectral lint --fail-severity error --ruleset .spectral.yaml $(SERVED_SPECS)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		$(LINT_TOOLS)/redocly lint --config redocly.yaml $(SERVED_SPECS)
 
 test: $(DEV_STAMP)
 	$(BIN)/python merge_spec.py --check

@@ -27,6 +27,7 @@ from credmock.http import errors as http_errors
 from credmock.http.browser_login import BrowserLoginMiddleware
 from credmock.http.compiled import CompiledOperations, CompiledOperationsMiddleware, RouteAheadMiddleware
 from credmock.http.docs_ui import DocsEntry, DocsPaths, middlewares
+from credmock.http.empty_answers import EmptyAnswerMiddleware
 from credmock.http.request_drain import serve_draining
 from credmock.http.request_head import RequestHeadMiddleware
 from credmock.http.security import name_security_schemes, security_map
@@ -259,9 +260,12 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
     ]
     docs = DocsPaths()
     allowed_methods = http_errors.AllowedMethods()
+    declared_statuses = http_errors.DeclaredStatuses()
     for spec_name, served_spec, operations in apis:
         spec = name_security_schemes(served_spec)
         allowed_methods.add_spec(spec)
+        if spec_name == CONTRACT_SPEC:  # Emporix's operations answer what Emporix declares
+            declared_statuses.add_spec(spec)
         app.add_api(
             spec,
             name=spec_name,  # Flask's blueprint name: unique even for APIs sharing a base path
@@ -271,8 +275,9 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
             security_map=security_map(domain),
         )
     app.docs = docs.entries
-    http_errors.install(app, allowed_methods)
+    http_errors.install(app, allowed_methods, declared_statuses)
     app.add_middleware(RequestHeadMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
+    app.add_middleware(EmptyAnswerMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     # Before the compiled operations (faults come first) and before CORS (it sees every answer).
     app.inspection.install(app)
     if compile_operations and engine is CredmockAsyncApp:

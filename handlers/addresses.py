@@ -13,6 +13,8 @@ from credmock.domain import Domain
 
 NO_CONTENT = (None, 204)
 OK_WITHOUT_BODY = (None, 200)  # the reference's answer to an update
+# The fields the domain's errors name in an address update, by their wire names.
+ADDRESS_UPDATE_FIELDS = {"metadata.version": "version"}
 Body = dict[str, Any]
 TokenInfo = dict[str, Any]
 
@@ -25,6 +27,13 @@ def without_version(body: Body | None) -> tuple[Body, int | None]:
         return changes, None
     changes["metadata"] = {name: value for name, value in metadata.items() if name != "version"}
     return changes, metadata["version"]
+
+
+def address_changes(body: Body | None) -> tuple[Body, int | None, bool | None]:
+    """The changes of an address update body, the version it is based on, and ``isDefault``."""
+    changes, version = without_version(body)
+    given_default = changes.pop("isDefault", None)
+    return changes, version, None if given_default is None else boolean(given_default, "isDefault")
 
 
 def tag_list(tags: str) -> list[str]:
@@ -56,11 +65,22 @@ def update_address(
 ) -> tuple[None, int]:
     """PATCH /customer/{tenant}/me/addresses/{addressId}: the fields given change (null removes
     one); ``isDefault: true`` makes it the default; ``metadata.version`` is checked when given."""
-    changes, version = without_version(body)
-    given_default = changes.pop("isDefault", None)
-    is_default = None if given_default is None else boolean(given_default, "isDefault")
-    with wire_names(**{"metadata.version": "version"}):
+    changes, version, is_default = address_changes(body)
+    with wire_names(**ADDRESS_UPDATE_FIELDS):
         domain.update_address(
+            token_info["access_token"], addressId, changes, is_default=is_default, version=version
+        )
+    return OK_WITHOUT_BODY
+
+
+def save_address(
+    domain: Domain, tenant: str, addressId: str, token_info: TokenInfo, body: Body | None = None
+) -> tuple[None, int]:
+    """PUT /customer/{tenant}/me/addresses/{addressId}, as the Emporix SDK saves an address
+    (beyond the reference): the fields sent change, with the rules and answers of PATCH."""
+    changes, version, is_default = address_changes(body)
+    with wire_names(**ADDRESS_UPDATE_FIELDS):
+        domain.save_address(
             token_info["access_token"], addressId, changes, is_default=is_default, version=version
         )
     return OK_WITHOUT_BODY
@@ -93,6 +113,7 @@ OPERATIONS = {
     "GET-customer-list-customer-addresses": list_addresses,
     "GET-customer-retrieve-address-by-id": get_address,
     "PATCH-customer-update-customer-address": update_address,
+    "PUT-customer-save-customer-address": save_address,
     "DELETE-customer-remove-customer-address-by-id": delete_address,
     "POST-customer-add-address-tags": add_address_tags,
     "DELETE-customer-remove-address-tags": remove_address_tags,

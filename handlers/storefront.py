@@ -18,7 +18,14 @@ from credmock.handlers.fields import require_text, require_texts, wire_names
 
 from credmock.core import exceptions as errors
 from credmock.core.email_address import normalise_email, same_email
-from credmock.core.models import DEFAULT_SITE, AccessToken, Address, CustomerProfile
+from credmock.core.models import (
+    DEFAULT_CURRENCY,
+    DEFAULT_LANGUAGE,
+    DEFAULT_SITE,
+    AccessToken,
+    Address,
+    CustomerProfile,
+)
 from credmock.domain import Domain
 from credmock.domain.profile import check_company_details
 
@@ -29,6 +36,8 @@ PROFILE_FIELDS = {
     "company": "company",
     "contactEmail": "contact_email",
 }
+# ... and those of a profile update.
+PROFILE_UPDATE_FIELDS = {**PROFILE_FIELDS, "metadata.version": "version"}
 # Fields the deprecated anonymous refresh (by ``anonymous_token``) does not answer.
 DEPRECATED_REFRESH_OMITS = frozenset({"refresh_token", "refresh_token_expires_in"})
 Body = dict[str, Any]
@@ -38,6 +47,8 @@ ANONYMOUS_PROFILE = {
     "customerNumber": "00000000",
     "firstName": "Anonymous",
     "lastName": "Anonymous",
+    "preferredLanguage": DEFAULT_LANGUAGE,
+    "preferredCurrency": DEFAULT_CURRENCY,
     "preferredSite": DEFAULT_SITE,
     "accounts": [],
 }
@@ -159,11 +170,14 @@ def signup(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, str], int
     return {"id": customer.id}, 201
 
 
-def login(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, Any], int]:
-    """POST /customer/{tenant}/login: a customer token and its SaaS token; ``initialPassword``
-    tells whether the password is still the one an employee set."""
+def login(
+    domain: Domain, tenant: str, body: Body, token_info: dict[str, Any]
+) -> tuple[dict[str, Any], int]:
+    """POST /customer/{tenant}/login: a customer token and its SaaS token, in the session of the
+    anonymous token sent; ``initialPassword`` tells whether the password is still the one an
+    employee set."""
     email, password = require_texts(email=body.get("email"), password=body.get("password"))
-    token = domain.login(tenant, email, password)
+    token = domain.login(tenant, email, password, anonymous_token=token_info["access_token"])
     customer = domain.get_profile(token)
     saas = saas_token(token)
     return {
@@ -174,10 +188,17 @@ def login(domain: Domain, tenant: str, body: Body) -> tuple[dict[str, Any], int]
     }, 200
 
 
-def refresh_customer_token(domain: Domain, tenant: str, refreshToken: str) -> tuple[dict[str, Any], int]:
-    """GET /customer/{tenant}/refreshauthtoken: a new customer token for the same session."""
-    with wire_names(refreshToken="refresh_token"):
-        token = domain.refresh_customer_token(tenant, require_text(refreshToken, "refreshToken"))
+def refresh_customer_token(
+    domain: Domain, tenant: str, refreshToken: str, legalEntityId: str | None = None
+) -> tuple[dict[str, Any], int]:
+    """GET /customer/{tenant}/refreshauthtoken: a new customer token for the same session; with
+    ``legalEntityId``, for that legal entity of the customer's."""
+    with wire_names(refreshToken="refresh_token", legalEntityId="legal_entity_id"):
+        token = domain.refresh_customer_token(
+            tenant,
+            require_text(refreshToken, "refreshToken"),
+            legal_entity_id=None if legalEntityId is None else require_text(legalEntityId, "legalEntityId"),
+        )
     return customer_token_body(domain, token), 200
 
 
@@ -185,13 +206,16 @@ def validate_token(domain: Domain, tenant: str, token_info: dict[str, Any]) -> t
     """GET /customer/{tenant}/validateauthtoken: what the customer token is, while it is valid."""
     token = token_info["access_token"]
     seconds_left, customer = domain.validate_token(token)
-    return {
+    body = {
         "token_type": "Bearer",
         "expires_in": seconds_left,
         "scope": token.scope,
         "sessionId": token.session_id,
         "email": customer.email,
-    }, 200
+    }
+    if token.legal_entity_id is not None:
+        body["legalEntityId"] = token.legal_entity_id
+    return body, 200
 
 
 def logout(domain: Domain, tenant: str, accessToken: str, token_info: dict[str, Any]) -> tuple[None, int]:
@@ -219,8 +243,19 @@ def update_profile(
     """PATCH /customer/{tenant}/me: the fields given change (a merge patch: null removes one);
     ``metadata.version``, when given, must be the profile's current version."""
     changes, version = without_version(body)
-    with wire_names(**PROFILE_FIELDS, **{"metadata.version": "version"}):
+    with wire_names(**PROFILE_UPDATE_FIELDS):
         domain.update_profile(token_info["access_token"], changes, version=version)
+    return OK_WITHOUT_BODY
+
+
+def save_profile(
+    domain: Domain, tenant: str, token_info: dict[str, Any], body: Body | None = None
+) -> tuple[None, int]:
+    """PUT /customer/{tenant}/me, as the Emporix SDK saves a profile (beyond the reference): the
+    fields sent change, with the rules and answers of PATCH."""
+    changes, version = without_version(body)
+    with wire_names(**PROFILE_UPDATE_FIELDS):
+        domain.save_profile(token_info["access_token"], changes, version=version)
     return OK_WITHOUT_BODY
 
 
@@ -234,5 +269,6 @@ OPERATIONS = {
     "GET-customer-logout-customer": logout,
     "GET-customer-retrieve-customer-profile": get_profile,
     "PATCH-customer-update-customer": update_profile,
+    "PUT-customer-save-customer": save_profile,
     **ADDRESS_OPERATIONS,  # spec/storefront.yaml serves them too
 }

@@ -2,8 +2,9 @@
 
 ``client`` is the in-process test client of a fresh app, with Connexion's response validation
 on, wrapped so that every response it returns is also checked against the OpenAPI document
-that describes its path (contract, storefront endpoints or mock API): a test fails on any
-non-conforming response.
+that describes its path (contract, storefront endpoints or mock API), and its status against
+those Emporix's reference declares for the operation (``tests/reference.py``): a test fails on
+any non-conforming response.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from credmock.app import (
 )
 from credmock.settings import Settings
 from credmock.tools.contract import ContractChecker
+from tests.reference import undeclared_status
 
 TENANT = "demo"
 ALICE = {"email": "alice@example.com", "password": "alice-pass-1", "id": "10000001"}
@@ -77,6 +79,8 @@ class ContractClient:
             if checker.describes(method, url):
                 violations = checker.check_httpx(response)
                 assert not violations, f"{method} {url} -> {response.status_code}: {violations}"
+        undeclared = undeclared_status(method, url, response.status_code)
+        assert undeclared is None, f"{undeclared}: {response.text}"
         assert response.status_code < 500, f"{method} {url} -> {response.status_code} {response.text}"
         return response
 
@@ -91,6 +95,9 @@ class ContractClient:
 
     def patch(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("PATCH", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", url, **kwargs)
 
     # Helpers a test reads better with -----------------------------------------------------
 

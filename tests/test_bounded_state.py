@@ -94,11 +94,11 @@ def test_authenticate_expired_token_answers_expired_for_a_day_then_invalid(
 
     domain.advance_clock(settings.anonymous_token_lifetime + PURGE_INTERVAL)
     with pytest.raises(errors.ExpiredAccessToken):
-        domain.authenticate(token, TENANT, customer_required=False)
+        domain.authenticate(token, TENANT, required_kind=None)
 
     domain.advance_clock(EXPIRED_TOKEN_MEMORY)
     with pytest.raises(errors.InvalidAccessToken) as raised:
-        domain.authenticate(token, TENANT, customer_required=False)
+        domain.authenticate(token, TENANT, required_kind=None)
     assert type(raised.value) is errors.InvalidAccessToken
     assert domain.store.access_token(token) is None
 

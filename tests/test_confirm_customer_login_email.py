@@ -120,7 +120,7 @@ def test_confirm_customer_login_email_missing_token_is_rejected(client):
     assert error_fields(error_body(response, 400)) == ["token"]
 
 
-def test_confirm_customer_login_email_accepts_customer_token(client):
+def test_confirm_customer_login_email_refuses_a_customer_token_as_declared(client):
     token = emailed_change_token(client)
     response = client.post(URL, json={"token": token}, headers=bearer(client.customer_token(BOB["email"])))
-    assert response.status_code == 204
+    assert response.status_code == 403

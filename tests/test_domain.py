@@ -12,7 +12,7 @@ import pytest
 from credmock.app import build_domain
 from credmock.core import exceptions as errors
 from credmock.core.messages import EMAIL_CHANGE, FAILED, PASSWORD_RESET, SENT, Delivery, Email
-from credmock.core.models import PROFILE_EDIT_SCOPE, AccessToken, Address
+from credmock.core.models import ANONYMOUS, CUSTOMER, PROFILE_EDIT_SCOPE, AccessToken, Address
 from credmock.core.seeding import FixtureError
 from credmock.domain import Domain
 from credmock.settings import Settings
@@ -77,7 +77,7 @@ def email_change_token(domain: Domain, new_email: str, *, sync: bool = False) ->
 
 def test_authenticate_unknown_token_is_invalid(domain):
     with pytest.raises(errors.InvalidAccessToken) as raised:
-        domain.authenticate("no-such-token", "demo", customer_required=False)
+        domain.authenticate("no-such-token", "demo", required_kind=None)
     assert raised.value.status == 401
     assert raised.value.body() == INVALID_TOKEN_FAULT
 
@@ -86,10 +86,10 @@ def test_authenticate_anonymous_token_lives_3599_seconds(domain):
     token = domain.anonymous_login("demo")
     assert token.expires_in == 3599
     domain.clock.advance(3598)
-    assert domain.authenticate(token.value, "demo", customer_required=False) == token
+    assert domain.authenticate(token.value, "demo", required_kind=None) == token
     domain.clock.advance(1)
     with pytest.raises(errors.ExpiredAccessToken) as raised:
-        domain.authenticate(token.value, "demo", customer_required=False)
+        domain.authenticate(token.value, "demo", required_kind=None)
     assert raised.value.body() == EXPIRED_TOKEN_FAULT
 
 
@@ -98,29 +98,32 @@ def test_authenticate_customer_token_lives_2591999_seconds_with_profile_edit_sco
     assert token.expires_in == 2591999
     assert PROFILE_EDIT_SCOPE in token.scopes
     domain.clock.advance(2591998)
-    assert domain.authenticate(token.value, "demo", customer_required=True) == token
+    assert domain.authenticate(token.value, "demo", required_kind=CUSTOMER) == token
     domain.clock.advance(1)
     with pytest.raises(errors.ExpiredAccessToken):
-        domain.authenticate(token.value, "demo", customer_required=True)
+        domain.authenticate(token.value, "demo", required_kind=CUSTOMER)
 
 
 def test_authenticate_token_of_other_tenant_is_forbidden(domain):
     token = domain.anonymous_login("acme")
     with pytest.raises(errors.TenantMismatch) as raised:
-        domain.authenticate(token.value, "demo", customer_required=False)
+        domain.authenticate(token.value, "demo", required_kind=None)
     assert raised.value.status == 403
 
 
 def test_authenticate_anonymous_token_where_customer_needed_is_forbidden(domain):
     token = domain.anonymous_login("demo")
     with pytest.raises(errors.CustomerTokenRequired) as raised:
-        domain.authenticate(token.value, "demo", customer_required=True)
+        domain.authenticate(token.value, "demo", required_kind=CUSTOMER)
     assert raised.value.status == 403
 
 
-def test_authenticate_customer_token_accepted_where_anonymous_asked(domain):
+def test_authenticate_customer_token_where_anonymous_needed_is_forbidden(domain):
     token = alice_token(domain)
-    assert domain.authenticate(token.value, "demo", customer_required=False) == token
+    with pytest.raises(errors.AnonymousTokenRequired) as raised:
+        domain.authenticate(token.value, "demo", required_kind=ANONYMOUS)
+    assert raised.value.status == 403
+    assert domain.authenticate(token.value, "demo", required_kind=None) == token
 
 
 def test_customer_token_checks_password_when_given(domain):
@@ -286,8 +289,8 @@ def test_reset_password_revokes_customers_access_tokens(domain):
     bob = domain.customer_token("demo", BOB[0])
     domain.reset_password("demo", reset_token(domain), "brand-new-pass")
     with pytest.raises(errors.InvalidAccessToken):
-        domain.authenticate(alice.value, "demo", customer_required=True)
-    assert domain.authenticate(bob.value, "demo", customer_required=True) == bob
+        domain.authenticate(alice.value, "demo", required_kind=CUSTOMER)
+    assert domain.authenticate(bob.value, "demo", required_kind=CUSTOMER) == bob
 
 
 def test_reset_password_unknown_token_is_rejected(domain):
@@ -726,12 +729,12 @@ def test_update_profile_keeps_the_addresses(domain):
     assert domain.get_customer("demo", created.id).profile.addresses == created.profile.addresses
 
 
-def test_update_profile_with_a_stale_version_is_a_conflict(domain):
+def test_update_profile_with_a_stale_version_is_refused(domain):
     token = alice_token(domain)
     domain.update_profile(token, {"firstName": "Al"}, version=1)
-    with pytest.raises(errors.Conflict) as raised:
+    with pytest.raises(errors.StaleVersion) as raised:
         domain.update_profile(token, {"firstName": "Other"}, version=1)
-    assert raised.value.status == 409
+    assert raised.value.status == 400
     assert domain.get_customer("demo", token.customer_id).first_name == "Al"
 
 
@@ -804,11 +807,11 @@ def test_addresses_added_updated_tagged_and_deleted_in_the_store(domain):
         domain.get_address(token, office.id)
 
 
-def test_address_update_with_a_stale_version_is_a_conflict(domain):
+def test_address_update_with_a_stale_version_is_refused(domain):
     token = alice_token(domain)
     home = domain.add_address(token, Address(contact_name="Alice"))
     domain.update_address(token, home.id, {"city": "Bonn"}, version=1)
-    with pytest.raises(errors.Conflict):
+    with pytest.raises(errors.StaleVersion):
         domain.update_address(token, home.id, {"city": "Köln"}, version=1)
     assert domain.get_address(token, home.id).city == "Bonn"
 

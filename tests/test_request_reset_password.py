@@ -53,9 +53,10 @@ def test_request_reset_password_link_follows_configured_template(client_with):
     assert email["link"] in email["body"]
 
 
-def test_request_reset_password_accepts_customer_token(client):
+def test_request_reset_password_refuses_a_customer_token_as_declared(client):
     response = client.post(URL, json={"email": ALICE["email"]}, headers=bearer(client.customer_token()))
-    assert response.status_code == 204
+    assert error_body(response, 403)["type"] == "forbidden"
+    assert client.outbox() == []
 
 
 def test_request_reset_password_invalid_tenant_is_rejected(client):

@@ -130,6 +130,8 @@ def test_reset_password_missing_field_is_rejected(client, missing):
     assert error_fields(error_body(response, 400)) == [missing]
 
 
-def test_reset_password_accepts_customer_token(client):
+def test_reset_password_refuses_a_customer_token_as_declared(client):
     body = {"token": emailed_reset_token(client), "password": "brand-new-pass"}
-    assert client.post(URL, json=body, headers=bearer(client.customer_token(BOB["email"]))).status_code == 204
+    response = client.post(URL, json=body, headers=bearer(client.customer_token(BOB["email"])))
+    assert response.status_code == 403
+    assert not client.can_log_in(ALICE["email"], "brand-new-pass")

@@ -1,168 +1,293 @@
-"""The four customer calls of an Emporix storefront SDK that answered 404: each sent exactly as
-the SDK sends it (method, path, query, headers, body), each answer checked against Emporix's own
-reference document (``../shared/reference``, beside the repository) as well as against the
-served spec (the ``client`` fixture).
-
-- ``confirmSignup(token)``: ``GET /customer/{t}/signup/optin/{token}``, anonymous bearer;
-- ``resendActivation({email})``: ``POST /customer/{t}/signup/optin/refresh_token``, JSON body;
-- ``socialLogin``: ``POST /customer/{t}/socialLogin?code=&redirect_uri=&code_verifier=`` with
-  the anonymous session in the ``session-id`` header, no body;
-- ``exchangeAuthToken``: ``POST /customer/{t}/exchangeauthtoken?subjectAccessToken=``, no body.
-"""
+"""What the Emporix TypeScript SDK sends for its customer functions, sent exactly so (method, path,
+query, headers, body), and each answer checked against Emporix's reference schema as well as
+credmock's specs (the ``client`` fixture): profile and address saves by ``PUT``, a login that
+keeps the anonymous session, ``lastLogin`` and the profile's defaults, legal-entity scoped
+tokens."""
 
 from __future__ import annotations
 
-import re
-import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import pytest
-import yaml
 
-from credmock.core.identity import pkce_challenge
-from credmock.tools.contract import ContractChecker
-from tests.conftest import ALICE, TENANT, bearer
+from tests.conftest import ALICE, ContractClient
+from tests.reference import reference_checker
 
-REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference"
-REFERENCE_SPEC = REFERENCE / "emporix-customer-management-api.yml"
-REDIRECT_URI = "http://localhost:3000/auth/callback"
-# What the SDK's HTTP client sends with every call.
-SDK_HEADERS = {"Accept": "application/json"}
+TENANT = "shop"
+CLOCK_START = 1_767_258_000  # 2026-01-01T09:00:00Z
+FIXTURES = """
+tenants:
+  shop:
+    customers:
+      - id: "30000001"
+        email: erin@shop.test
+        password: erin-pass-1
+        firstName: Erin
+        lastName: Eck
+        company: Eck Tools
+        legalEntities:
+          - {id: le-eck-de, name: Eck Tools GmbH, contactAssignmentId: ca-7}
+          - {id: le-eck-at, name: Eck Tools Austria}
+      - id: "30000002"
+        email: finn@shop.test
+        password: finn-pass-2
+        firstName: Finn
+        lastName: Falk
+"""
+ERIN = {"email": "erin@shop.test", "password": "erin-pass-1"}
+FINN = {"email": "finn@shop.test", "password": "finn-pass-2"}
 
 
-@pytest.fixture(scope="module")
-def reference() -> ContractChecker:
-    if not REFERENCE_SPEC.is_file():
-        pytest.fail(f"the reference document is missing: {REFERENCE_SPEC}")
-    return ContractChecker(yaml.safe_load(REFERENCE_SPEC.read_text(encoding="utf-8")))
+def sdk_headers(token: str, *, body: bool = False) -> dict[str, str]:
+    """The SDK's headers: the bearer token, JSON accepted, and JSON sent when there is a body."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    if body:
+        headers["Content-Type"] = "application/json"
+    return headers
 
 
-def sdk_call(
-    client: Any,
-    reference: ContractChecker,
-    method: str,
-    path: str,
-    *,
-    token: str,
-    query: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-    json: Any = None,
-) -> httpx.Response:
-    """Send the call as the SDK does; check the request and the answer against the reference."""
-    url = path + ("?" + urlencode(query) if query else "")
-    sent_headers = {**SDK_HEADERS, **bearer(token), **(headers or {})}
-    response = client.request(method, url, headers=sent_headers, json=json)
-    request = response.request
-    assert reference.describes(method, url), f"the reference has no {method} {path}"
-    assert (
-        reference.check_request(
-            method=method, url=str(request.url), headers=dict(request.headers), body=request.content or None
-        )
-        == []
-    )
-    assert reference.check_httpx(response) == [], response.text
+def conforms_to_reference(response: httpx.Response) -> httpx.Response:
+    checker = reference_checker()
+    if checker is None:
+        pytest.skip("Emporix's reference document is not on this machine (see tests/reference.py)")
+    violations = checker.check_httpx(response)
+    assert not violations, f"{response.request.method} {response.request.url}: {violations}"
     return response
 
 
-def sign_in_at_provider(client: Any, email: str, *, verifier: str | None = None) -> str:
-    """The code the mock identity provider redirects back with after signing in as ``email``."""
-    query = {"client_id": "storefront", "redirect_uri": REDIRECT_URI, "response_type": "code"}
-    query |= {"state": "s-1", "email": email}
-    if verifier is not None:
-        query |= {"code_challenge": pkce_challenge(verifier), "code_challenge_method": "S256"}
-    response = client.get("/_mock/idp/authorize", params=query, follow_redirects=False)
-    assert response.status_code == 302, response.text
-    return re.search(r"[?&]code=([^&]+)", response.headers["location"]).group(1)
+@pytest.fixture
+def shop(client_with, tmp_path: Path) -> ContractClient:
+    fixtures = tmp_path / "customers.yaml"
+    fixtures.write_text(FIXTURES, encoding="utf-8")
+    return client_with(fixtures_path=fixtures, clock_start=CLOCK_START)
 
 
-def test_sdk_confirm_signup_activates_and_answers_a_customer_token(client_with, reference) -> None:
-    client = client_with(double_opt_in=(TENANT,))
-    anonymous = client.anonymous_token()
-    signup = client.post(
-        f"/customer/{TENANT}/signup",
-        headers=bearer(anonymous),
-        json={"email": "optin@example.com", "password": "opt-in-pass-1"},
+def anonymous_session(client: ContractClient) -> dict[str, Any]:
+    """``auth.anonymousLogin``: GET the anonymous token, tenant and client id in the query."""
+    response = client.get(
+        "/customerlogin/auth/anonymous/login",
+        params={"tenant": TENANT, "client_id": "storefront-key"},
+        headers={"Accept": "application/json"},
     )
-    assert signup.status_code == 201, signup.text
-    token = client.latest_email(kind="signup-confirmation", to="optin@example.com")["token"]
+    assert conforms_to_reference(response).status_code == 200
+    return response.json()
 
-    response = sdk_call(client, reference, "GET", f"/customer/{TENANT}/signup/optin/{token}", token=anonymous)
 
+def sdk_login(client: ContractClient, anonymous: str, credentials: dict[str, str]) -> httpx.Response:
+    """``auth.login``: POST the credentials, authorized with the anonymous token."""
+    return client.post(
+        f"/customer/{TENANT}/login", json=credentials, headers=sdk_headers(anonymous, body=True)
+    )
+
+
+def me(client: ContractClient, token: str) -> dict[str, Any]:
+    response = client.get(f"/customer/{TENANT}/me", headers=sdk_headers(token))
+    assert conforms_to_reference(response).status_code == 200
+    return response.json()
+
+
+# auth.login: the session goes on --------------------------------------------------------------
+
+
+def test_sdk_login_with_the_anonymous_token_continues_its_session(shop):
+    anonymous = anonymous_session(shop)
+    response = conforms_to_reference(sdk_login(shop, anonymous["access_token"], FINN))
     assert response.status_code == 200
-    body = response.json()
-    me = client.get(f"/customer/{TENANT}/me", headers=bearer(body["access_token"]))
-    assert me.json()["accounts"] == [{"id": "optin@example.com"}]
-    assert body["saas_token"] and body["refresh_token"]
-
-
-def test_sdk_resend_activation_answers_202_and_sends_a_new_link(client_with, reference) -> None:
-    client = client_with(double_opt_in=(TENANT,))
-    anonymous = client.anonymous_token()
-    client.post(
-        f"/customer/{TENANT}/signup",
-        headers=bearer(anonymous),
-        json={"email": "later@example.com", "password": "opt-in-pass-1"},
+    assert response.json()["session_id"] == anonymous["sessionId"]
+    validated = shop.get(
+        f"/customer/{TENANT}/validateauthtoken", headers=sdk_headers(response.json()["access_token"])
     )
-    first = client.latest_email(kind="signup-confirmation")["token"]
+    assert conforms_to_reference(validated).json()["sessionId"] == anonymous["sessionId"]
 
-    response = sdk_call(
-        client,
-        reference,
-        "POST",
-        f"/customer/{TENANT}/signup/optin/refresh_token",
-        token=anonymous,
-        json={"email": "later@example.com"},
+
+def test_sdk_login_sets_last_login_and_me_shows_the_reference_defaults(shop):
+    anonymous = anonymous_session(shop)["access_token"]
+    shop.advance_clock(60)
+    token = sdk_login(shop, anonymous, FINN).json()["access_token"]
+    profile = me(shop, token)
+    assert profile["lastLogin"] == "2026-01-01T09:01:00.000Z"
+    assert (profile["preferredLanguage"], profile["preferredCurrency"], profile["preferredSite"]) == (
+        "en_US",
+        "USD",
+        "main",
     )
-
-    assert response.status_code == 202
-    assert response.content == b""
-    assert client.latest_email(kind="signup-confirmation")["token"] != first
+    assert profile["businessModel"] == "B2C" and "b2b" not in profile
 
 
-def test_sdk_social_login_answers_a_session_with_the_provider_tokens(client, reference) -> None:
-    anonymous = client.post("/_mock/tokens", json={"tenant": TENANT, "kind": "anonymous"}).json()
-    verifier = secrets.token_urlsafe(48)
-    code = sign_in_at_provider(client, ALICE["email"], verifier=verifier)
-
-    response = sdk_call(
-        client,
-        reference,
-        "POST",
-        f"/customer/{TENANT}/socialLogin",
-        token=anonymous["access_token"],
-        query={"code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier},
-        headers={"session-id": anonymous["session_id"]},
+def test_last_login_moves_with_each_login_and_leaves_the_version(shop):
+    first = sdk_login(shop, anonymous_session(shop)["access_token"], FINN).json()["access_token"]
+    before = me(shop, first)
+    shop.advance_clock(3600)
+    sdk_login(shop, anonymous_session(shop)["access_token"], FINN)
+    after = me(shop, first)
+    assert (before["lastLogin"], after["lastLogin"]) == (
+        "2026-01-01T09:00:00.000Z",
+        "2026-01-01T10:00:00.000Z",
     )
-
-    assert response.status_code == 200
-    body = response.json()
-    assert body["session_id"] == anonymous["session_id"]  # the anonymous session (and its cart) goes on
-    assert body["social_id_token"].count(".") == 2 and body["social_access_token"].count(".") == 2
-    me = client.get(f"/customer/{TENANT}/me", headers=bearer(body["access_token"]))
-    assert me.json()["id"] == ALICE["id"]  # linked by email to the existing account
+    assert after["metadata"]["version"] == before["metadata"]["version"]
 
 
-def test_sdk_exchange_auth_token_answers_a_session(client, reference) -> None:
-    code = sign_in_at_provider(client, "exchanged@example.com")
-    provider = client.post(
-        "/_mock/idp/token",
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI},
+def test_anonymous_profile_shows_the_reference_defaults(shop):
+    profile = me(shop, anonymous_session(shop)["access_token"])
+    assert (profile["preferredLanguage"], profile["preferredCurrency"]) == ("en_US", "USD")
+
+
+# customers.update and addresses.update: PUT ---------------------------------------------------
+
+
+def test_sdk_customers_update_puts_the_fields_to_change(shop):
+    token = sdk_login(shop, anonymous_session(shop)["access_token"], FINN).json()["access_token"]
+    body = {"firstName": "Finnian", "preferredLanguage": "de_DE", "mixins": {"newsletter": {"opted": True}}}
+    response = shop.put(f"/customer/{TENANT}/me", json=body, headers=sdk_headers(token, body=True))
+    assert (response.status_code, response.content) == (200, b"")
+    assert "content-type" not in response.headers
+    profile = me(shop, token)
+    assert (profile["firstName"], profile["lastName"], profile["preferredLanguage"]) == (
+        "Finnian",
+        "Falk",
+        "de_DE",
+    )
+    assert profile["mixins"] == {"newsletter": {"opted": True}}
+    assert profile["metadata"]["version"] == 2
+
+
+def test_sdk_customers_update_answers_as_patch_does(shop):
+    token = sdk_login(shop, anonymous_session(shop)["access_token"], FINN).json()["access_token"]
+    for method in ("PUT", "PATCH"):
+        stale = shop.request(
+            method,
+            f"/customer/{TENANT}/me",
+            json={"lastName": "Other", "metadata": {"version": 99}},
+            headers=sdk_headers(token, body=True),
+        )
+        assert (stale.status_code, stale.json()["type"]) == (400, "stale_version"), method
+        removed = shop.request(
+            method,
+            f"/customer/{TENANT}/me",
+            json={"contactEmail": None},
+            headers=sdk_headers(token, body=True),
+        )
+        assert [d["field"] for d in removed.json()["details"]] == ["contactEmail"], method
+    anonymous = anonymous_session(shop)["access_token"]
+    refused = shop.put(
+        f"/customer/{TENANT}/me", json={"firstName": "X"}, headers=sdk_headers(anonymous, body=True)
+    )
+    assert (refused.status_code, refused.json()["type"]) == (403, "forbidden")
+    assert me(shop, token)["lastName"] == "Falk"
+
+
+def test_sdk_addresses_update_puts_the_fields_to_change(shop):
+    token = sdk_login(shop, anonymous_session(shop)["access_token"], FINN).json()["access_token"]
+    added = shop.post(
+        f"/customer/{TENANT}/me/addresses",
+        json={"contactName": "Finn Falk", "street": "Hafenstrasse", "city": "Kiel", "country": "DE"},
+        headers=sdk_headers(token, body=True),
+    )
+    assert conforms_to_reference(added).status_code == 201
+    address_id = added.json()["id"]
+    path = f"/customer/{TENANT}/me/addresses/{address_id}"
+    response = shop.put(
+        path, json={"city": "Lübeck", "zipCode": "23552"}, headers=sdk_headers(token, body=True)
+    )
+    assert (response.status_code, response.content) == (200, b"")
+    assert "content-type" not in response.headers
+    address = conforms_to_reference(shop.get(path, headers=sdk_headers(token))).json()
+    assert (address["city"], address["zipCode"], address["street"]) == ("Lübeck", "23552", "Hafenstrasse")
+    assert address["metadata"]["version"] == 2
+    unknown = shop.put(
+        f"/customer/{TENANT}/me/addresses/0000000000",
+        json={"city": "X"},
+        headers=sdk_headers(token, body=True),
+    )
+    assert (unknown.status_code, unknown.json()["type"]) == (404, "resource_not_found")
+
+
+# Legal entities ---------------------------------------------------------------------------------
+
+
+def erin_session(client: ContractClient) -> dict[str, Any]:
+    response = sdk_login(client, anonymous_session(client)["access_token"], ERIN)
+    assert conforms_to_reference(response).status_code == 200
+    return response.json()
+
+
+def test_me_shows_the_legal_entities_and_the_b2b_business_model(shop):
+    profile = me(shop, erin_session(shop)["access_token"])
+    assert profile["businessModel"] == "B2B"
+    assert profile["b2b"]["legalEntities"] == [
+        {"id": "le-eck-de", "name": "Eck Tools GmbH", "contactAssignmentId": "ca-7"},
+        {"id": "le-eck-at", "name": "Eck Tools Austria"},
+    ]
+
+
+def test_sdk_refresh_with_a_legal_entity_scopes_the_token_and_validate_returns_it(shop):
+    session = erin_session(shop)
+    anonymous = anonymous_session(shop)["access_token"]
+    refreshed = shop.get(
+        f"/customer/{TENANT}/refreshauthtoken",
+        params={"refreshToken": session["refresh_token"], "legalEntityId": "le-eck-at"},
+        headers=sdk_headers(anonymous),
+    )
+    assert conforms_to_reference(refreshed).status_code == 200
+    assert refreshed.json()["session_id"] == session["session_id"]
+    token = refreshed.json()["access_token"]
+    validated = shop.get(f"/customer/{TENANT}/validateauthtoken", headers=sdk_headers(token))
+    assert conforms_to_reference(validated).json()["legalEntityId"] == "le-eck-at"
+    # refreshed again without one, it keeps its legal entity
+    again = shop.get(
+        f"/customer/{TENANT}/refreshauthtoken",
+        params={"refreshToken": refreshed.json()["refresh_token"]},
+        headers=sdk_headers(anonymous),
+    )
+    validated = shop.get(
+        f"/customer/{TENANT}/validateauthtoken", headers=sdk_headers(again.json()["access_token"])
+    )
+    assert validated.json()["legalEntityId"] == "le-eck-at"
+    unscoped = shop.get(f"/customer/{TENANT}/validateauthtoken", headers=sdk_headers(session["access_token"]))
+    assert "legalEntityId" not in conforms_to_reference(unscoped).json()
+
+
+def test_refresh_with_a_legal_entity_the_customer_lacks_is_400_and_spends_nothing(shop):
+    session = erin_session(shop)
+    anonymous = anonymous_session(shop)["access_token"]
+    path = f"/customer/{TENANT}/refreshauthtoken"
+    refused = shop.get(
+        path,
+        params={"refreshToken": session["refresh_token"], "legalEntityId": "le-other"},
+        headers=sdk_headers(anonymous),
+    )
+    assert conforms_to_reference(refused).status_code == 400
+    assert [detail["field"] for detail in refused.json()["details"]] == ["legalEntityId"]
+    finn = sdk_login(shop, anonymous, FINN).json()
+    refused = shop.get(
+        path,
+        params={"refreshToken": finn["refresh_token"], "legalEntityId": "le-eck-de"},
+        headers=sdk_headers(anonymous),
+    )
+    assert refused.status_code == 400
+    fine = shop.get(path, params={"refreshToken": session["refresh_token"]}, headers=sdk_headers(anonymous))
+    assert fine.status_code == 200
+
+
+def test_sdk_logout_answers_204_without_a_content_type(shop):
+    token = erin_session(shop)["access_token"]
+    response = shop.get(
+        f"/customer/{TENANT}/logout", params={"accessToken": token}, headers=sdk_headers(token)
+    )
+    assert (conforms_to_reference(response).status_code, response.content) == (204, b"")
+    assert "content-type" not in response.headers
+
+
+def test_default_fixtures_customer_logs_in_as_the_sdk_does(client):
+    """The bundled fixtures: the SDK's login against tenant demo keeps its session too."""
+    anonymous = client.get(
+        "/customerlogin/auth/anonymous/login", params={"tenant": "demo", "client_id": "storefront-key"}
     ).json()
-
-    response = sdk_call(
-        client,
-        reference,
-        "POST",
-        f"/customer/{TENANT}/exchangeauthtoken",
-        token=client.anonymous_token(),
-        query={"subjectAccessToken": provider["access_token"]},
+    response = client.post(
+        "/customer/demo/login",
+        json={"email": ALICE["email"], "password": ALICE["password"]},
+        headers=sdk_headers(anonymous["access_token"], body=True),
     )
-
-    assert response.status_code == 200
-    body = response.json()
-    assert body["subject_access_token"] == provider["access_token"]
-    me = client.get(f"/customer/{TENANT}/me", headers=bearer(body["access_token"]))
-    assert me.json()["accounts"] == [{"id": "exchanged@example.com"}]  # created at the first exchange
+    assert conforms_to_reference(response).json()["session_id"] == anonymous["sessionId"]

@@ -13,7 +13,17 @@ import pytest
 
 from credmock.app import CONTRACT_SPEC, STOREFRONT_SPEC, load_spec, mount_spec
 from credmock.core.messages import PASSWORD_RESET
-from tests.conftest import ALICE, BOB, DAVE_OF_ACME, TENANT, ContractClient, bearer, error_body, error_fields
+from tests.conftest import (
+    ALICE,
+    BOB,
+    DAVE_OF_ACME,
+    INVALID_TOKEN_FAULT,
+    TENANT,
+    ContractClient,
+    bearer,
+    error_body,
+    error_fields,
+)
 
 ANONYMOUS_LOGIN = "/customerlogin/auth/anonymous/login"
 ANONYMOUS_REFRESH = "/customerlogin/auth/anonymous/refresh"
@@ -366,10 +376,10 @@ def test_login_without_token_is_401(client):
     assert response.json()["fault"]["faultstring"] == "Invalid access token"
 
 
-def test_login_token_of_another_tenant_is_403(client):
+def test_login_token_of_another_tenant_is_401_as_login_declares_no_403(client):
     anonymous = anonymous_login(client, "acme")["access_token"]
     response = client.post("/customer/demo/login", json=credentials(ALICE), headers=bearer(anonymous))
-    error_body(response, 403)
+    assert (response.status_code, response.json()) == (401, INVALID_TOKEN_FAULT)
 
 
 # GET /customer/{tenant}/refreshauthtoken ------------------------------------------------------
@@ -463,13 +473,15 @@ def test_validate_token_unknown_or_missing_token_is_401(client):
     assert client.get("/customer/demo/validateauthtoken").status_code == 401
 
 
-def test_validate_token_anonymous_token_is_403(client):
-    error_body(validate(client, anonymous_login(client)["access_token"]), 403)
+def test_validate_token_anonymous_token_is_401_as_validate_declares_no_403(client):
+    response = validate(client, anonymous_login(client)["access_token"])
+    assert (response.status_code, response.json()) == (401, INVALID_TOKEN_FAULT)
 
 
-def test_validate_token_of_another_tenant_is_403(client):
+def test_validate_token_of_another_tenant_is_401_as_validate_declares_no_403(client):
     token = login(client, **credentials(DAVE_OF_ACME), tenant="acme")["access_token"]
-    error_body(validate(client, token), 403)
+    response = validate(client, token)
+    assert (response.status_code, response.json()) == (401, INVALID_TOKEN_FAULT)
 
 
 # GET /customer/{tenant}/logout ----------------------------------------------------------------
@@ -511,9 +523,10 @@ def test_logout_token_of_another_customer_is_400_and_stays_valid(client):
     assert profile(client, bob)["id"] == BOB["id"]
 
 
-def test_logout_anonymous_token_is_403(client):
+def test_logout_anonymous_token_is_401_as_logout_declares_no_403(client):
     anonymous = anonymous_login(client)["access_token"]
-    error_body(logout(client, anonymous, anonymous), 403)
+    response = logout(client, anonymous, anonymous)
+    assert (response.status_code, response.json()) == (401, INVALID_TOKEN_FAULT)
 
 
 def test_logout_twice_is_401(client):
@@ -525,7 +538,8 @@ def test_logout_twice_is_401(client):
 # GET /customer/{tenant}/me --------------------------------------------------------------------
 
 
-def test_get_profile_shows_the_customer(client):
+def test_get_profile_shows_the_customer_with_the_reference_defaults_and_last_login(client_with):
+    client = client_with(clock_start=1_700_000_000)  # 2023-11-14T22:13:20Z
     me = profile(client, login(client, **credentials(BOB))["access_token"])
     assert me == {
         "id": BOB["id"],
@@ -533,7 +547,10 @@ def test_get_profile_shows_the_customer(client):
         "firstName": "Bob",
         "lastName": "Berg",
         "contactEmail": "bob.berg@example.org",
+        "preferredLanguage": "en_US",
+        "preferredCurrency": "USD",
         "preferredSite": "main",
+        "lastLogin": "2023-11-14T22:13:20.000Z",
         "accounts": [{"id": BOB["email"]}],
         "businessModel": "B2C",
         "mixins": {},

@@ -175,10 +175,11 @@ def test_update_address_is_default_moves_the_default(client, token):
     assert me["defaultAddress"]["id"] == office_id
 
 
-def test_update_address_with_a_stale_version_is_409(client, token):
+def test_update_address_with_a_stale_version_is_400_stale_version(client, token):
     home_id = add(client, token, HOME)
     assert update(client, token, home_id, {"city": "Potsdam", "metadata": {"version": 1}}).status_code == 200
-    error = error_body(update(client, token, home_id, {"city": "Bonn", "metadata": {"version": 1}}), 409)
+    error = error_body(update(client, token, home_id, {"city": "Bonn", "metadata": {"version": 1}}), 400)
+    assert error["type"] == "stale_version"
     assert fields_of(error) == ["metadata.version"]
     assert address(client, token, home_id).json()["city"] == "Potsdam"
 

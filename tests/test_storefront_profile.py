@@ -71,7 +71,7 @@ def test_signup_stores_customer_details_and_me_shows_them(client):
         assert me[field] == DETAILS[field], field
     assert (me["preferredLanguage"], me["preferredCurrency"], me["preferredSite"]) == ("en_US", "EUR", "main")
     assert me["b2b"] == {"companyRegistrationId": "123-456-789"}
-    assert me["businessModel"] == "B2B"
+    assert me["businessModel"] == "B2C"  # no legal entity assigned
     assert me["mixins"] == {"loyalty": {"level": "gold"}}
     assert me["metadata"]["version"] == 1
     assert me["accounts"] == [{"id": "john.doe@example.com"}]
@@ -282,7 +282,8 @@ def test_fixture_profile_fields_are_shown_by_me(client_with, tmp_path):
     fixtures = write_fixtures(
         tmp_path,
         "{email: kim@example.com, password: kim-pass-1, firstName: Kim, lastName: Kai, company: Acme,"
-        " title: MS, preferredCurrency: CHF, b2b: {companyRegistrationId: CH-1}}",
+        " title: MS, preferredCurrency: CHF, b2b: {companyRegistrationId: CH-1},"
+        " legalEntities: [{id: le-1, name: Acme CH}]}",
     )
     client = client_with(fixtures_path=fixtures)
     me = profile(
@@ -344,5 +345,5 @@ def test_mock_api_customer_takes_the_fixture_profile_fields(client):
     session = login(client, "lee@example.com", "from-support-2")
     assert session["initialPassword"] is True
     me = profile(client, session["access_token"])
-    assert (me["company"], me["businessModel"]) == ("Acme", "B2B")
+    assert (me["company"], me["businessModel"]) == ("Acme", "B2C")  # no legal entity assigned
     assert me["b2b"] == {"companyRegistrationId": "DE-42"}

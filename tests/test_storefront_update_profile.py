@@ -113,9 +113,10 @@ def test_update_profile_ignores_fields_the_profile_does_not_have(client, token):
     assert client.can_log_in(ALICE["email"], ALICE["password"])
 
 
-def test_update_profile_company_registration_makes_the_customer_b2b(client, token):
+def test_update_profile_company_registration_is_kept_and_leaves_the_business_model(client, token):
     me = updated(client, token, {"company": "Acme", "b2b": {"companyRegistrationId": "DE-42"}})
-    assert (me["businessModel"], me["b2b"]) == ("B2B", {"companyRegistrationId": "DE-42"})
+    # B2B follows a legal entity assignment (the fixtures'), not the registration id
+    assert (me["businessModel"], me["b2b"]) == ("B2C", {"companyRegistrationId": "DE-42"})
     me = updated(client, token, {"b2b": None})
     assert me["businessModel"] == "B2C" and "b2b" not in me
 
@@ -170,11 +171,11 @@ def test_update_profile_with_the_current_version_succeeds(client, token):
     assert (me["firstName"], me["metadata"]["version"]) == ("Al", version + 1)
 
 
-def test_update_profile_with_a_stale_version_is_409_and_changes_nothing(client, token):
+def test_update_profile_with_a_stale_version_is_400_and_changes_nothing(client, token):
     version = profile(client, token)["metadata"]["version"]
     updated(client, token, {"firstName": "Al"})
-    error = error_body(update(client, token, {"lastName": "Other", "metadata": {"version": version}}), 409)
-    assert error["type"] == "conflict_resource"
+    error = error_body(update(client, token, {"lastName": "Other", "metadata": {"version": version}}), 400)
+    assert error["type"] == "stale_version"
     assert error_fields(error) == ["metadata.version"]
     assert profile(client, token)["lastName"] != "Other"
 
@@ -305,7 +306,7 @@ def alice_profile(instance: ServerProcess) -> dict[str, Any]:
 
 def test_concurrent_updates_at_one_version_across_instances_succeed_once(two_instances):
     statuses = race(two_instances, lambda index: {"firstName": f"Racer {index}", "metadata": {"version": 1}})
-    assert Counter(statuses) == {200: 1, 409: RACERS - 1}
+    assert Counter(statuses) == {200: 1, 400: RACERS - 1}
     me = alice_profile(two_instances[1])
     assert me["metadata"]["version"] == 2
     assert me["firstName"].startswith("Racer ")

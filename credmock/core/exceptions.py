@@ -129,6 +129,20 @@ class InvalidRefreshToken(ApiError):
     default_message = "The refresh token is invalid, expired or has already been used."
 
 
+class StaleVersion(ApiError):
+    """An update based on a ``metadata.version`` that is no longer the current one. The reference
+    declares no 409 on its updates: a 400 naming the version."""
+
+    error_type = "stale_version"
+    default_message = "The resource changed since it was read; read it again."
+
+
+class UnknownLegalEntity(ApiError):
+    """A legal entity the customer does not belong to."""
+
+    error_type = "validation_violation"
+
+
 # 401: Apigee's fault body ----------------------------------------------------------------------
 
 
@@ -186,6 +200,10 @@ class TenantMismatch(Forbidden):
 
 class CustomerTokenRequired(Forbidden):
     default_message = "This operation needs a customer access token."
+
+
+class AnonymousTokenRequired(Forbidden):
+    default_message = "This operation needs an anonymous access token."
 
 
 class MissingScope(Forbidden):

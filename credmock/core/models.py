@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from credmock.core import exceptions as errors
+from credmock.core.clock import iso_time
 
 ANONYMOUS = "anonymous"
 CUSTOMER = "customer"
@@ -33,8 +34,13 @@ DEFAULT_CUSTOMER_SCOPES: tuple[str, ...] = (
 )
 
 
-# The site a customer prefers when they named none (the reference's default).
+# What a customer prefers when they named nothing (the reference's defaults, shown by /me).
 DEFAULT_SITE = "main"
+DEFAULT_LANGUAGE = "en_US"
+DEFAULT_CURRENCY = "USD"
+# Business models of the reference's profile: a customer of a legal entity, or a consumer.
+B2B = "B2B"
+B2C = "B2C"
 # Text fields of the reference's ``customerDetails`` kept as given: wire name -> attribute.
 PROFILE_TEXT_FIELDS = {
     "title": "title",
@@ -236,6 +242,21 @@ class CustomerProfile:
         return next((address for address in self.addresses if address.is_default), None)
 
 
+@dataclass(frozen=True)
+class LegalEntity:
+    """A company a customer acts for (the reference's ``b2b.legalEntities`` entry). Assigned by
+    the fixtures; a customer with one is a ``B2B`` customer."""
+
+    id: str
+    name: str = ""
+    # The id of the customer's contact assignment to the entity.
+    contact_assignment_id: str = ""
+
+    def view(self) -> dict[str, str]:
+        given = {"name": self.name, "contactAssignmentId": self.contact_assignment_id}
+        return {"id": self.id, **{wire: value for wire, value in given.items() if value}}
+
+
 @dataclass
 class Customer:
     id: str
@@ -252,6 +273,18 @@ class Customer:
     version: int = 1
     # False from a double opt-in signup until the emailed link activates the account.
     active: bool = True
+    # The legal entities the customer belongs to (fixtures ``legalEntities``).
+    legal_entities: list[LegalEntity] = field(default_factory=list)
+    # When the customer last logged in (seconds since the epoch); None before the first login.
+    last_login: float | None = None
+
+    def legal_entity(self, legal_entity_id: str) -> LegalEntity | None:
+        return next((entity for entity in self.legal_entities if entity.id == legal_entity_id), None)
+
+    @property
+    def business_model(self) -> str:
+        """``B2B`` for a customer of a legal entity, else ``B2C``."""
+        return B2B if self.legal_entities else B2C
 
     def public_view(self) -> dict[str, str]:
         """What the mock API shows of a customer: never the password hash."""
@@ -292,6 +325,9 @@ class Customer:
         With ``addresses`` (``expand=addresses``), the addresses and the default one too."""
         profile = self.profile
         texts = {wire: getattr(profile, attribute) for wire, attribute in PROFILE_TEXT_FIELDS.items()}
+        texts["preferredLanguage"] = profile.preferred_language or DEFAULT_LANGUAGE
+        texts["preferredCurrency"] = profile.preferred_currency or DEFAULT_CURRENCY
+        texts["preferredSite"] = profile.preferred_site or DEFAULT_SITE
         view: dict[str, Any] = {
             "id": self.id,
             "customerNumber": self.id,
@@ -299,14 +335,19 @@ class Customer:
             "lastName": self.last_name,
             "contactEmail": self.contact_email,
             **{wire: value for wire, value in texts.items() if value is not None},
-            "preferredSite": profile.preferred_site or DEFAULT_SITE,
+            **({} if self.last_login is None else {"lastLogin": iso_time(self.last_login)}),
             "accounts": [{"id": self.email}],
-            "businessModel": "B2B" if profile.company_registration_id else "B2C",
+            "businessModel": self.business_model,
             "mixins": dict(profile.mixins),
             "metadata": {"mixins": dict(profile.mixin_schemas), "version": self.version},
         }
+        b2b: dict[str, Any] = {}
         if profile.company_registration_id:
-            view["b2b"] = {"companyRegistrationId": profile.company_registration_id}
+            b2b["companyRegistrationId"] = profile.company_registration_id
+        if self.legal_entities:
+            b2b["legalEntities"] = [entity.view() for entity in self.legal_entities]
+        if b2b:
+            view["b2b"] = b2b
         if addresses:
             view["addresses"] = [address.view() for address in profile.addresses]
             default = profile.default_address
@@ -326,6 +367,8 @@ class AccessToken:
     customer_id: str | None = None
     scopes: tuple[str, ...] = ()
     refresh_token: str | None = None
+    # The legal entity the customer acts for in this session (refreshauthtoken's legalEntityId).
+    legal_entity_id: str | None = None
 
     @property
     def expires_in(self) -> int:

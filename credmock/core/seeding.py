@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from credmock.core import exceptions as errors
-from credmock.core.models import ADDRESS_FIELDS, PROFILE_FIELDS, Address, CustomerProfile
+from credmock.core.models import ADDRESS_FIELDS, PROFILE_FIELDS, Address, CustomerProfile, LegalEntity
 
 
 class FixtureError(ValueError):
@@ -31,6 +31,7 @@ class CustomerSeed:
     id: str | None = None
     profile: CustomerProfile = field(default_factory=CustomerProfile)
     initial_password: bool = False
+    legal_entities: tuple[LegalEntity, ...] = ()
 
 
 # The keys each level of a fixtures file may have; any other is a typo, named at load.
@@ -46,9 +47,12 @@ CUSTOMER_KEYS = (
     "initialPassword",
     *PROFILE_FIELDS,
     "addresses",
+    "legalEntities",
 )
 # The keys of a customer's nested mappings (``mixins`` holds anything).
 NESTED_KEYS = {"b2b": ("companyRegistrationId",), "metadata": ("mixins",)}
+# The keys of a legal entity a customer belongs to (the reference's ``b2b.legalEntities`` entry).
+LEGAL_ENTITY_KEYS = ("id", "name", "contactAssignmentId")
 # The keys of an address: the reference's, and the two the mock sets when none is given.
 ADDRESS_KEYS = ("id", *ADDRESS_FIELDS, "isDefault")
 
@@ -148,7 +152,40 @@ def _customer_seed(path: Path, tenant: str, index: int, entry: Any) -> CustomerS
         id=str(entry["id"]) if entry.get("id") is not None else None,
         profile=profile,
         initial_password=initial_password,
+        legal_entities=_legal_entities(where, entry.get("legalEntities")),
     )
+
+
+def _legal_entities(where: str, entries: Any) -> tuple[LegalEntity, ...]:
+    """The legal entities a fixtures customer belongs to: ``id`` required, ``name`` and
+    ``contactAssignmentId`` optional; each id once."""
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise FixtureError(f"{where}: 'legalEntities' must be a list")
+    entities = []
+    for index, entry in enumerate(entries):
+        place = f"{where}.legalEntities[{index}]"
+        if not isinstance(entry, dict):
+            raise FixtureError(f"{place}: expected a mapping")
+        check_keys(place, entry, LEGAL_ENTITY_KEYS)
+        texts = {}
+        for key in LEGAL_ENTITY_KEYS:
+            value = entry.get(key)
+            if value is not None and (not isinstance(value, (str, int)) or isinstance(value, bool)):
+                raise FixtureError(f"{place}: '{key}' must be a string")
+            texts[key] = "" if value is None else str(value)
+        if not texts["id"]:
+            raise FixtureError(f"{place}: 'id' is required")
+        entities.append(
+            LegalEntity(
+                id=texts["id"], name=texts["name"], contact_assignment_id=texts["contactAssignmentId"]
+            )
+        )
+    ids = [entity.id for entity in entities]
+    if len(ids) != len(set(ids)):
+        raise FixtureError(f"{where}: two legal entities have the same 'id'")
+    return tuple(entities)
 
 
 def _addresses(where: str, entries: Any) -> list[Address]:

@@ -107,13 +107,13 @@ class Addresses:
         """The address with ``changes`` applied (a JSON merge patch of :meth:`Address.details`:
         a field set to null is removed; ``contactName`` stays required). ``is_default`` true makes
         it the default (the others no longer are). With ``version``, the address must still be at
-        that version (409 otherwise)."""
+        that version (400 otherwise)."""
 
         def update(customer: Customer) -> tuple[list[Address], Address]:
             before = _address_of(customer, address_id)
             if version is not None and version != before.version:
                 message = f"The address is at version {before.version}, not {version}: read it again."
-                raise errors.Conflict(message, [errors.FieldProblem("version", "stale_value", message)])
+                raise errors.StaleVersion(message, [errors.FieldProblem("version", "stale_value", message)])
             after = dataclasses.replace(
                 Address.from_wire(merge_patch(before.details(), changes)),
                 id=before.id,
@@ -124,6 +124,19 @@ class Addresses:
             return _replaced(customer.profile.addresses, after), after
 
         return self._change_addresses(access_token, update)
+
+    def save_address(
+        self,
+        access_token: AccessToken,
+        address_id: str,
+        changes: Mapping[str, Any],
+        *,
+        is_default: bool | None = None,
+        version: int | None = None,
+    ) -> Address:
+        """What the Emporix SDK's address save (``PUT``) does: :meth:`update_address`, the same
+        rules and answers."""
+        return self.update_address(access_token, address_id, changes, is_default=is_default, version=version)
 
     def delete_address(self, access_token: AccessToken, address_id: str) -> None:
         """The address is gone (404 when the customer has none of this id)."""

@@ -126,6 +126,7 @@ class Customers:
             last_name=seed.last_name,
             profile=profile,
             initial_password=seed.initial_password,
+            legal_entities=list(seed.legal_entities),
         )
 
     def _new_customer_id(self, id_taken: Callable[[str], bool]) -> str:

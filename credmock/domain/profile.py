@@ -61,7 +61,7 @@ class Profiles:
     ) -> Customer:
         """The token's customer with ``changes`` applied: a JSON merge patch of
         :meth:`Customer.details` (a field given is set, one set to null removed, ``mixins``
-        merged key by key). With ``version``, the profile must still be at that version (409
+        merged key by key). With ``version``, the profile must still be at that version (400
         otherwise: it changed since the client read it). Needs the profile edit scope (403).
 
         The login email is not part of the profile: it changes only by the emailed confirmation.
@@ -75,13 +75,20 @@ class Profiles:
                     f"The profile is at version {customer.version}, not {version}: "
                     "it changed meanwhile; read it again."
                 )
-                raise errors.Conflict(message, [errors.FieldProblem("version", "stale_value", message)])
+                raise errors.StaleVersion(message, [errors.FieldProblem("version", "stale_value", message)])
             updated = self._checked(customer, customer.with_details(merge_patch(customer.details(), changes)))
             if updated == customer:
                 return customer
             if self.store.replace_profile(updated, version=customer.version):
                 return dataclasses.replace(updated, version=customer.version + 1)
             # Changed by another request meanwhile: apply the changes to what it left.
+
+    def save_profile(
+        self, access_token: AccessToken, changes: Mapping[str, Any], *, version: int | None = None
+    ) -> Customer:
+        """What the Emporix SDK's profile save (``PUT``) does: :meth:`update_profile`, the same
+        rules and answers."""
+        return self.update_profile(access_token, changes, version=version)
 
     @staticmethod
     def _checked(customer: Customer, updated: Customer) -> Customer:

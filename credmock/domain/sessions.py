@@ -48,12 +48,15 @@ class Sessions:
     tenant_rule: TenantRule
     purger: Purger
 
-    def authenticate(self, raw_token: str, tenant: str, *, customer_required: bool) -> AccessToken:
-        """The live access token ``raw_token`` for a request to ``tenant``.
+    def authenticate(self, raw_token: str, tenant: str, *, required_kind: str | None) -> AccessToken:
+        """The live access token ``raw_token`` for a request to ``tenant``, of ``required_kind``
+        (``ANONYMOUS`` or ``CUSTOMER``: the kind of the security scheme it is checked for; None
+        for either).
 
         401 when it is unknown, revoked or expired (a day after expiry it is forgotten and
         answers as unknown); 400 when the tenant is malformed; 403 when it belongs to another
-        tenant, or is anonymous where a customer token is needed.
+        tenant, or is of the other kind. (An operation that declares no 403 answers 401
+        instead: the HTTP layer fits the status to the operation's declared ones.)
         """
         token = self.store.access_token(raw_token)
         if token is None:
@@ -67,8 +70,10 @@ class Sessions:
         if token.tenant != tenant:
             self.tenant_rule.validate(tenant)
             raise errors.TenantMismatch(reason=f"token of tenant {token.tenant} on tenant {tenant}")
-        if customer_required and token.kind != CUSTOMER:
-            raise errors.CustomerTokenRequired(reason="anonymous token where a customer token is needed")
+        if required_kind is not None and token.kind != required_kind:
+            if required_kind == CUSTOMER:
+                raise errors.CustomerTokenRequired(reason="anonymous token where a customer token is needed")
+            raise errors.AnonymousTokenRequired(reason="customer token where an anonymous token is needed")
         return token
 
     def _issue_access_token(
@@ -80,6 +85,7 @@ class Sessions:
         customer_id: str | None = None,
         scopes: Iterable[str] = (),
         session_id: str | None = None,
+        legal_entity_id: str | None = None,
     ) -> AccessToken | None:
         """A new access token, stored; None (nothing stored) when its customer was removed
         meanwhile (a reset, perhaps on another instance)."""
@@ -95,6 +101,7 @@ class Sessions:
             customer_id=customer_id,
             scopes=tuple(scopes),
             refresh_token=self.token_source.token(REFRESH_TOKEN_LENGTH),
+            legal_entity_id=legal_entity_id,
         )
         return token if self.store.add_access_token(token) else None
 
@@ -132,10 +139,12 @@ class Sessions:
         scopes: Iterable[str] | None = None,
         lifetime: int | None = None,
         active_only: bool = False,
+        session_id: str | None = None,
     ) -> AccessToken:
         """A customer token for the customer with this login email; the password is checked
         when given (as a login does), skipped when None (as the mock API allows). With
-        ``active_only``, an account not activated yet (double opt-in) is refused."""
+        ``active_only``, an account not activated yet (double opt-in) is refused. It continues
+        session ``session_id`` when given, else starts a new one."""
         self.tenant_rule.validate(tenant)
         customer = self.store.customer_by_email(tenant, email)
         if (
@@ -155,6 +164,7 @@ class Sessions:
                 lifetime or self.settings.customer_token_lifetime,
                 customer_id=customer.id,
                 scopes=self.settings.default_customer_scopes if scopes is None else scopes,
+                session_id=session_id,
             )
         )
         if token is None:  # no such customer, or removed meanwhile
@@ -163,24 +173,57 @@ class Sessions:
             raise errors.NotFound(f"No customer with the email '{email}' in tenant '{tenant}'.")
         return token
 
-    def login(self, tenant: str, email: str, password: str) -> AccessToken:
-        """A customer token for a storefront login. A wrong email or a wrong password is one and
-        the same 401 (:class:`errors.LoginFailed`)."""
+    def login(
+        self, tenant: str, email: str, password: str, *, anonymous_token: AccessToken | None = None
+    ) -> AccessToken:
+        """A customer token for a storefront login. It continues the session of the anonymous
+        token the login was sent with (and so the cart bound to it), and the customer's
+        ``last_login`` is now. A wrong email or a wrong password is one and the same 401
+        (:class:`errors.LoginFailed`)."""
+        session_id = anonymous_token.session_id if anonymous_token is not None else None
         try:
-            return self.customer_token(tenant, email, password=password, active_only=True)
+            token = self.customer_token(
+                tenant, email, password=password, active_only=True, session_id=session_id
+            )
         except errors.InvalidCredentials as error:
             raise errors.LoginFailed(error.reason) from None
+        self.store.record_login(tenant, token.customer_id or "", token.issued_at)
+        return token
 
-    def refresh_customer_token(self, tenant: str, refresh_token: str) -> AccessToken:
-        """A new customer token for the same session."""
+    def refresh_customer_token(
+        self, tenant: str, refresh_token: str, *, legal_entity_id: str | None = None
+    ) -> AccessToken:
+        """A new customer token for the same session; with ``legal_entity_id``, scoped to that
+        legal entity, one the customer belongs to (400 otherwise), else to the previous token's."""
         previous = self.store.access_token_of_refresh_token(refresh_token)
-        return self._refresh(tenant, previous, CUSTOMER, "refresh_token")
+        if (
+            legal_entity_id is not None
+            and previous is not None
+            and previous.kind == CUSTOMER
+            and previous.tenant == tenant
+        ):
+            customer = self.store.customer(previous.tenant, previous.customer_id or "")
+            if customer is not None and customer.legal_entity(legal_entity_id) is None:
+                message = f"The customer does not belong to the legal entity '{legal_entity_id}'."
+                raise errors.UnknownLegalEntity(
+                    message, [errors.FieldProblem("legal_entity_id", "invalid_value", message)]
+                )
+        return self._refresh(tenant, previous, CUSTOMER, "refresh_token", legal_entity_id=legal_entity_id)
 
-    def _refresh(self, tenant: str, previous: AccessToken | None, kind: str, field: str) -> AccessToken:
-        """A new access token for the session of ``previous``: same kind, customer, scopes and
-        session id. Its refresh token is spent; ``previous`` lives on until it expires. 400 naming
-        ``field`` when there is no such token, its refresh token is spent or expired, or it is of
-        another tenant or of another kind."""
+    def _refresh(
+        self,
+        tenant: str,
+        previous: AccessToken | None,
+        kind: str,
+        field: str,
+        *,
+        legal_entity_id: str | None = None,
+    ) -> AccessToken:
+        """A new access token for the session of ``previous``: same kind, customer, scopes,
+        session id and legal entity (``legal_entity_id`` instead when given). Its refresh token is
+        spent; ``previous`` lives on until it expires. 400 naming ``field`` when there is no such
+        token, its refresh token is spent or expired, or it is of another tenant or of another
+        kind."""
         self.tenant_rule.validate(tenant)
         message = errors.InvalidRefreshToken.default_message
         invalid = errors.InvalidRefreshToken(details=[errors.FieldProblem(field, "invalid_value", message)])
@@ -203,6 +246,7 @@ class Sessions:
             customer_id=previous.customer_id,
             scopes=previous.scopes,
             session_id=previous.session_id,
+            legal_entity_id=legal_entity_id or previous.legal_entity_id,
         )
         if token is None:  # the customer was removed meanwhile
             raise invalid

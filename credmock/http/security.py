@@ -21,6 +21,7 @@ from typing import Any
 from connexion.security import ApiKeySecurityHandler
 
 from credmock.core import exceptions as errors
+from credmock.core.models import ANONYMOUS, CUSTOMER
 from credmock.domain import Domain
 from credmock.http import connexion_compat
 
@@ -58,13 +59,21 @@ def scheme_name(definition: dict[str, Any]) -> str:
     return name
 
 
+def required_token_kind(name: str) -> str:
+    """The kind of token bearer scheme ``name`` accepts: an anonymous token for the anonymous
+    scheme, a customer token for any other. An operation that accepts both kinds declares both
+    schemes (``GET /me``)."""
+    return ANONYMOUS if name == ANONYMOUS_SCHEME else CUSTOMER
+
+
 def bearer_verifier(domain: Domain, name: str) -> BearerVerifier:
-    """The check of bearer scheme ``name``: a customer token unless the scheme is the anonymous one.
-    It never answers None: it raises the contract's 401/403/400."""
-    customer_required = name != ANONYMOUS_SCHEME
+    """The check of bearer scheme ``name``, for both engines (Connexion's security handler and
+    the compiled operations): a live token of the tenant, of the kind the scheme accepts. It
+    never answers None: it raises the contract's 401/403/400."""
+    required_kind = required_token_kind(name)
 
     def verify_bearer_token(token: str, tenant: str) -> dict[str, Any]:
-        access_token = domain.authenticate(token, tenant, customer_required=customer_required)
+        access_token = domain.authenticate(token, tenant, required_kind=required_kind)
         return {
             "sub": access_token.customer_id or ANONYMOUS_SCHEME,
             "scope": list(access_token.scopes),

@@ -72,6 +72,10 @@ class Store(Protocol):
         """Move the customer to ``new_email`` (the profile's version goes up by one); False
         (nothing changed) when another customer has it."""
 
+    def record_login(self, tenant: str, customer_id: str, at: float) -> bool:
+        """The customer last logged in at ``at`` (the profile's version stays: a login is no
+        change of it); False when the customer is gone."""
+
     def replace_profile(self, updated: Customer, *, version: int) -> bool:
         """Store the names, contact email and profile of ``updated`` (never its login email,
         password or flags) at version ``version + 1``, if the stored customer is still at

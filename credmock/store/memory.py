@@ -122,6 +122,14 @@ class MemoryStore:
             )
             return True
 
+    def record_login(self, tenant: str, customer_id: str, at: float) -> bool:
+        with self._lock:
+            customer = self._customers.get((tenant, customer_id))
+            if customer is None:
+                return False
+            self._customers[(tenant, customer_id)] = dataclasses.replace(customer, last_login=at)
+            return True
+
     def replace_profile(self, updated: Customer, *, version: int) -> bool:
         key = (updated.tenant, updated.id)
         with self._lock:

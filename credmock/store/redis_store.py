@@ -339,6 +339,21 @@ class RedisStore:
 
         return self._redis.transaction(change, key, emails, value_from_callable=True)
 
+    def record_login(self, tenant: str, customer_id: str, at: float) -> bool:
+        key = self._customer_key(tenant, customer_id)
+
+        def update(pipe: Any) -> bool:
+            raw = pipe.get(key)
+            if not raw:
+                return False
+            record = json.loads(raw)
+            record["last_login"] = at
+            pipe.multi()
+            pipe.set(key, json.dumps(record, separators=(",", ":")))
+            return True
+
+        return self._redis.transaction(update, key, value_from_callable=True)
+
     def replace_profile(self, updated: Customer, *, version: int) -> bool:
         key = self._customer_key(updated.tenant, updated.id)
         profile = json.loads(dump(updated.profile))

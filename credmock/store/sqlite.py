@@ -219,6 +219,13 @@ class SqliteStore:
             return False
         return changed == 1
 
+    def record_login(self, tenant: str, customer_id: str, at: float) -> bool:
+        changed = self._db.execute(
+            "UPDATE customers SET record = json_set(record, '$.last_login', ?) WHERE tenant = ? AND id = ?",
+            (at, tenant, customer_id),
+        )
+        return changed.rowcount == 1
+
     def replace_profile(self, updated: Customer, *, version: int) -> bool:
         changed = self._db.execute(
             "UPDATE customers SET record = json_set(record, '$.first_name', ?, '$.last_name', ?, "
