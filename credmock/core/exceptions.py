@@ -188,6 +188,15 @@ class AccountNotActivated(AccessTokenError):
 # 403 ------------------------------------------------------------------------------------------
 
 
+class SubjectTokenRejected(AccessTokenError):
+    """exchangeauthtoken's ``subjectAccessToken`` is no live token of the identity provider (bad
+    signature, issuer, audience or expiry): 401 in the contract's fault shape, told apart from a
+    refused bearer token so a client knows which token to replace."""
+
+    faultstring = "Invalid subject access token"
+    errorcode = "invalid_subject_token"
+
+
 class Forbidden(ApiError):
     status = 403
     error_type = "forbidden"

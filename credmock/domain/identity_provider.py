@@ -235,7 +235,7 @@ class IdentityProvider:
         try:
             return verify(self.signing_key, token, now=self.clock.now(), issuer=issuer, audience=audience)
         except TokenRejected as rejected:
-            raise errors.InvalidAccessToken(f"subject token refused: {rejected}") from None
+            raise errors.SubjectTokenRejected(f"subject token refused: {rejected}") from None
 
     def idp_jwks(self) -> dict[str, Any]:
         """The provider's public keys (JWKS)."""
