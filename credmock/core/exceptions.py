@@ -222,3 +222,14 @@ class InternalError(ApiError):
     status = 500
     error_type = "internal_error"
     default_message = "The mock failed on this request; the server log has the traceback."
+
+
+class ServiceUnavailable(ApiError):
+    """A part the answer needs (the store) is down, hanging past its deadline or refusing writes:
+    503 with ``Retry-After``, an answer beyond the contract (docs/hardening.md). The message names
+    the part's kind, never its address or password."""
+
+    status = 503
+    error_type = "service_unavailable"
+    default_message = "The mock's store is not available; try again shortly."
+    retry_after: ClassVar[int] = 1  # seconds, for the Retry-After header

@@ -81,6 +81,16 @@ async def handle_api_error(
     return error_response(error)
 
 
+async def handle_service_unavailable(
+    request: ConnexionRequest, error: errors.ServiceUnavailable
+) -> ConnexionResponse:
+    """503 with ``Retry-After``, and one log line with the reason (no traceback: the reason is
+    all there is to it, and a store that is down would fill the log with them)."""
+    logger.warning("503 on %s %s: %s", request.method, request.url.path, error.reason)
+    note_reason(request.scope, error.reason)
+    return error_response(error, {"Retry-After": str(error.retry_after)})
+
+
 class AllowedMethods:
     """The methods each path of the served documents declares, for the ``Allow`` header of a 405.
 
@@ -134,6 +144,7 @@ async def handle_unexpected(request: ConnexionRequest, error: Exception) -> Conn
 
 
 def install(app, allowed_methods: AllowedMethods | None = None) -> None:  # app: connexion.FlaskApp
+    app.add_error_handler(errors.ServiceUnavailable, handle_service_unavailable)
     app.add_error_handler(errors.ApiError, handle_api_error)
     app.add_error_handler(errors.AccessTokenError, handle_api_error)
     handle_http_problem = problem_handler(allowed_methods)

@@ -23,16 +23,14 @@ customer before a reset never leaves a token of theirs after it.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import inspect
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from credmock.core.email_address import email_key
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
-from credmock.store.base import StoreError, dump, load
+from credmock.store.base import DEFAULT_TIMEOUT, StoreError, describe_failure, dump, guard_methods, load
 
 PREFIX = "credmock:"
 DELIVERIES = PREFIX + "deliveries"  # email id -> its SMTP delivery, for the emails of the outbox
@@ -171,25 +169,20 @@ return 1
 """
 
 
-def _reason(error: Exception) -> str:
-    """What went wrong, without the address redis-py writes into its messages."""
-    text = str(error)
-    return text.split(". ")[-1].rstrip(".") if "connecting to" in text else type(error).__name__
+KIND = "Redis"
 
 
-def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
-    """``method``, with a Redis failure reported as :class:`StoreError` (no address, no password)."""
+def refusal_of_writes(client: Any) -> str | None:
+    """Why the Redis of ``client`` would refuse credmock's writes (a replica, too few replicas,
+    out of memory without eviction), found by one small write that expires at once; None when it
+    takes them."""
+    import redis
 
-    @functools.wraps(method)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        import redis
-
-        try:
-            return method(*args, **kwargs)
-        except redis.RedisError as error:
-            raise StoreError(f"the Redis store failed: {_reason(error)}") from None
-
-    return guarded
+    try:
+        client.set(PREFIX + "write_check", "1", px=1)
+    except redis.ResponseError as error:
+        return describe_failure(error).split(": ", 1)[-1]  # Redis's words, without redis-py's class
+    return None
 
 
 class RedisStore:
@@ -199,16 +192,14 @@ class RedisStore:
         self._redis = client
         try:
             client.ping()
+            refusal = refusal_of_writes(client)
         except redis.AuthenticationError:
-            raise StoreError("the Redis store refused the password of --state") from None
+            raise StoreError("the Redis store refused the password of --state", kind=KIND) from None
         except redis.RedisError as error:
-            # redis-py names the address in its messages: keep only the reason.
-            reason = (
-                str(error).split(". ")[-1].rstrip(".")
-                if "connecting to" in str(error)
-                else type(error).__name__
-            )
-            raise StoreError(f"cannot reach the Redis store of --state ({reason})") from None
+            reason = describe_failure(error)
+            raise StoreError(f"cannot reach the Redis store of --state ({reason})", kind=KIND) from None
+        if refusal is not None:
+            raise StoreError(f"the Redis store of --state refuses writes ({refusal})", kind=KIND)
         self._fill = client.register_script(FILL)
         self._add_access_token = client.register_script(ADD_ACCESS_TOKEN)
         self._add_customer = client.register_script(ADD_CUSTOMER)
@@ -220,11 +211,22 @@ class RedisStore:
         self._spend_email_token = client.register_script(SPEND_EMAIL_TOKEN)
 
     @classmethod
-    def from_url(cls, url: str) -> RedisStore:
+    def from_url(cls, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> RedisStore:
+        """The store of ``url``; each call waits ``timeout`` seconds at most to connect and as
+        long for each answer. A broken connection (Redis restarted) is retried once at once, a
+        timeout never: redis-py's default retries would hold a request for many deadlines."""
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         try:
-            client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=10)
+            client = redis.Redis.from_url(
+                url,
+                decode_responses=True,
+                socket_connect_timeout=timeout,
+                socket_timeout=timeout,
+                retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+            )
         except ValueError:
             raise ValueError("--state redis://[:password@]HOST:PORT/DB is not a valid Redis URL") from None
         return cls(client)
@@ -457,6 +459,10 @@ class RedisStore:
             self.spend_email_token(value)
 
 
-for _name, _method in list(vars(RedisStore).items()):
-    if not _name.startswith("_") and inspect.isfunction(_method) and _name != "emails":
-        setattr(RedisStore, _name, _guarded(_method))
+def _redis_failures() -> tuple[type[Exception], ...]:
+    import redis
+
+    return (redis.RedisError,)
+
+
+guard_methods(RedisStore, _redis_failures(), KIND)

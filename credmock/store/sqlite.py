@@ -22,7 +22,7 @@ from pathlib import Path
 from credmock.core.email_address import email_key
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
-from credmock.store.base import StoreError, dump, load
+from credmock.store.base import DEFAULT_TIMEOUT, StoreError, dump, guard_methods, load
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
@@ -49,26 +49,40 @@ CREATE TABLE IF NOT EXISTS deliveries (email_id TEXT PRIMARY KEY, record TEXT NO
 # exists (parameters: customer id, tenant, customer id), so a reset never leaves a token behind.
 CUSTOMER_EXISTS = "? IS NULL OR EXISTS (SELECT 1 FROM customers WHERE tenant = ? AND id = ?)"
 TABLES = ("meta", "tenants", "customers", "access_tokens", "email_tokens", "outbox", "deliveries")
-# Seconds a write waits for another process's transaction before failing.
-BUSY_TIMEOUT = 30.0
+KIND = "SQLite"
 PAGE = 200
 FIRST_PAGE = 8
 
 
 class SqliteStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """The store of the file ``path``: a write waits ``timeout`` seconds at most for another
+        process's transaction. A file that cannot be written or is damaged is refused here, at
+        start, rather than on the first request that needs it."""
         self.path = path
+        self.timeout = timeout
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         try:
+            damage = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if damage != "ok":  # SQLite's words, over lines: one line here
+                where = " ".join(damage.replace("*** in database main ***", "").split())
+                raise StoreError(f"the SQLite state file is damaged ({where})", kind=KIND)
             with self._write() as connection:
                 connection.executescript(SCHEMA)  # commits; harmless when the tables exist
+            with self._write() as connection:  # a write that leaves nothing: is the file writable?
+                connection.execute("INSERT OR REPLACE INTO meta VALUES ('write_check', 1)")
+                connection.execute("DELETE FROM meta WHERE key = 'write_check'")
         except sqlite3.Error as error:
-            raise StoreError(f"cannot use the SQLite state file: {error}") from None
+            self.close()
+            raise StoreError(f"cannot use the SQLite state file: {error}", kind=KIND) from None
+        except StoreError:
+            self.close()
+            raise
 
     @classmethod
-    def from_url(cls, url: str) -> SqliteStore:
+    def from_url(cls, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> SqliteStore:
         """``sqlite:///state.db`` (relative to the working folder) or ``sqlite:////var/credmock.db``."""
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
         if not path or path.endswith("/"):
@@ -76,7 +90,7 @@ class SqliteStore:
                 "--state sqlite:///PATH needs a file path: sqlite:///state.db (relative) "
                 "or sqlite:////var/lib/credmock/state.db (absolute)"
             )
-        return cls(Path(path))
+        return cls(Path(path), timeout=timeout)
 
     # Connections and transactions -------------------------------------------------------------
 
@@ -85,7 +99,7 @@ class SqliteStore:
         """This thread's connection (a sqlite3 connection belongs to its thread)."""
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+            connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             connection.execute("PRAGMA journal_mode=WAL")
             # NORMAL: a commit survives the process being killed; only a power cut may lose the last ones.
             connection.execute("PRAGMA synchronous=NORMAL")
@@ -363,3 +377,6 @@ class SqliteStore:
             connection.execute(
                 "DELETE FROM access_tokens WHERE expires_at <= ?", (now - expired_token_memory,)
             )
+
+
+guard_methods(SqliteStore, (sqlite3.Error,), KIND)
