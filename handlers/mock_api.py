@@ -97,7 +97,8 @@ def create_access_token(domain: Domain, body: Body) -> tuple[dict[str, Any], int
 
 
 def get_clock(domain: Domain) -> tuple[dict[str, Any], int]:
-    return {"now": iso_time(domain.clock.now()), "offsetSeconds": domain.clock.offset}, 200
+    offset = domain.clock.offset  # read first: ``now`` then uses this very offset
+    return {"now": iso_time(domain.clock.now()), "offsetSeconds": offset}, 200
 
 
 def advance_clock(domain: Domain, body: Body) -> tuple[dict[str, Any], int]:

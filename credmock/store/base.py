@@ -7,8 +7,11 @@ import dataclasses
 import functools
 import inspect
 import json
+import math
 import re
 import sys
+import threading
+import time
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -136,7 +139,9 @@ class Store(Protocol):
     def clear_outbox(self) -> None: ...
 
     # Clock ------------------------------------------------------------------------------------
-    def clock_offset(self) -> float: ...
+    def clock_offset(self, max_age: float = 0.0) -> float:
+        """The shared clock's offset; with ``max_age``, possibly as this process read it up to
+        that many seconds ago (its own advances and resets are always seen)."""
 
     def advance_clock(self, seconds: float) -> float:
         """Add ``seconds`` to the shared clock offset; the new offset."""
@@ -190,6 +195,25 @@ def describe_failure(error: Exception) -> str:
         return text.split(". ")[-1].rstrip(".")
     text = _ADDRESS.sub("the server", text).rstrip(".")
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class RecentOffset:
+    """The clock offset as this process last read or wrote it, and when: a shared store answers
+    :meth:`Store.clock_offset` with ``max_age`` from it without a round trip."""
+
+    def __init__(self) -> None:
+        self._value = 0.0
+        self._at = -math.inf  # time.monotonic() of the read
+        self._lock = threading.Lock()
+
+    def get(self, max_age: float) -> float | None:
+        with self._lock:
+            return self._value if time.monotonic() - self._at <= max_age else None
+
+    def set(self, value: float) -> float:
+        with self._lock:
+            self._value, self._at = value, time.monotonic()
+        return value
 
 
 def is_shared(url: str) -> bool:

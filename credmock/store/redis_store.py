@@ -30,7 +30,15 @@ from typing import Any
 from credmock.core.email_address import email_key
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
-from credmock.store.base import DEFAULT_TIMEOUT, StoreError, describe_failure, dump, guard_methods, load
+from credmock.store.base import (
+    DEFAULT_TIMEOUT,
+    RecentOffset,
+    StoreError,
+    describe_failure,
+    dump,
+    guard_methods,
+    load,
+)
 
 PREFIX = "credmock:"
 DELIVERIES = PREFIX + "deliveries"  # email id -> its SMTP delivery, for the emails of the outbox
@@ -107,6 +115,13 @@ if redis.call('HLEN', KEYS[2]) > 0 then
   end
 end
 redis.call('LTRIM', KEYS[1], 0, capacity - 1)
+"""
+# The customer whose email key (ARGV[1]) the tenant's index (KEYS[1]) holds, its record key made of
+# ARGV[2] and the id: one round trip instead of two.
+CUSTOMER_BY_EMAIL = """
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if not id then return false end
+return redis.call('GET', ARGV[2] .. id)
 """
 SET_DELIVERY = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
@@ -209,6 +224,8 @@ class RedisStore:
         self._forget = client.register_script(FORGET_ACCESS_TOKENS)
         self._replace_email_token = client.register_script(REPLACE_EMAIL_TOKEN)
         self._spend_email_token = client.register_script(SPEND_EMAIL_TOKEN)
+        self._customer_by_email = client.register_script(CUSTOMER_BY_EMAIL)
+        self._offset = RecentOffset()
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> RedisStore:
@@ -242,7 +259,10 @@ class RedisStore:
     def fill(self, tenants: list[str], customers: list[Customer], *, replace: bool) -> bool:
         records = [[c.tenant, c.id, email_key(c.email), dump(c)] for c in customers]
         arguments = [PREFIX, "1" if replace else "", json.dumps(tenants), json.dumps(records)]
-        return self._fill(keys=[], args=arguments) == 1
+        filled = self._fill(keys=[], args=arguments) == 1
+        if filled and replace:
+            self._offset.set(0.0)
+        return filled
 
     # Tenants and customers --------------------------------------------------------------------
 
@@ -275,8 +295,10 @@ class RedisStore:
         return load(Customer, raw) if raw else None
 
     def customer_by_email(self, tenant: str, email: str) -> Customer | None:
-        customer_id = self._redis.hget(f"{PREFIX}emails:{tenant}", email_key(email))
-        return self.customer(tenant, customer_id) if customer_id else None
+        raw = self._customer_by_email(
+            keys=[f"{PREFIX}emails:{tenant}"], args=[email_key(email), self._customer_key(tenant, "")]
+        )
+        return load(Customer, raw) if raw else None
 
     def customers(self, tenant: str) -> list[Customer]:
         ids = self._redis.lrange(f"{PREFIX}customers:{tenant}", 0, -1)
@@ -367,7 +389,10 @@ class RedisStore:
         return self._add_access_token(keys=keys, args=[dump(token), ttl, token.value, token.expires_at]) == 1
 
     def access_token(self, value: str) -> AccessToken | None:
-        raw = self._redis.get(f"{PREFIX}access:{value}")
+        """The token, and the clock's offset in the same round trip: the check of the token
+        that follows reads the clock, and so does the rest of the request."""
+        raw, offset = self._redis.mget(f"{PREFIX}access:{value}", PREFIX + "clock")
+        self._offset.set(float(offset or 0.0))
         return load(AccessToken, raw) if raw else None
 
     def access_token_of_refresh_token(self, refresh_token: str) -> AccessToken | None:
@@ -444,11 +469,14 @@ class RedisStore:
 
     # Clock ------------------------------------------------------------------------------------
 
-    def clock_offset(self) -> float:
-        return float(self._redis.get(PREFIX + "clock") or 0.0)
+    def clock_offset(self, max_age: float = 0.0) -> float:
+        recent = self._offset.get(max_age) if max_age else None
+        if recent is not None:
+            return recent
+        return self._offset.set(float(self._redis.get(PREFIX + "clock") or 0.0))
 
     def advance_clock(self, seconds: float) -> float:
-        return float(self._redis.incrbyfloat(PREFIX + "clock", seconds))
+        return self._offset.set(float(self._redis.incrbyfloat(PREFIX + "clock", seconds)))
 
     # Housekeeping -----------------------------------------------------------------------------
 

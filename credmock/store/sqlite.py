@@ -22,7 +22,7 @@ from pathlib import Path
 from credmock.core.email_address import email_key
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
-from credmock.store.base import DEFAULT_TIMEOUT, StoreError, dump, guard_methods, load
+from credmock.store.base import DEFAULT_TIMEOUT, RecentOffset, StoreError, dump, guard_methods, load
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
@@ -64,6 +64,7 @@ class SqliteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        self._offset = RecentOffset()
         try:
             damage = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
             if damage != "ok":  # SQLite's words, over lines: one line here
@@ -149,6 +150,8 @@ class SqliteStore:
             connection.executemany("INSERT OR IGNORE INTO tenants (name) VALUES (?)", [(t,) for t in tenants])
             for customer in customers:
                 self._insert_customer(connection, customer)
+        if replace:
+            self._offset.set(0.0)
         return True
 
     # Tenants and customers --------------------------------------------------------------------
@@ -257,8 +260,14 @@ class SqliteStore:
         return added.rowcount == 1
 
     def access_token(self, value: str) -> AccessToken | None:
-        row = self._one("SELECT record FROM access_tokens WHERE value = ?", value)
-        return load(AccessToken, row[0]) if row else None
+        """The token, and the clock's offset in the same statement (see the Redis store)."""
+        record, offset = self._one(  # type: ignore[misc]
+            "SELECT (SELECT record FROM access_tokens WHERE value = ?), "
+            "(SELECT value FROM meta WHERE key = 'clock_offset')",
+            value,
+        )
+        self._offset.set(float(offset or 0.0))
+        return load(AccessToken, record) if record else None
 
     def access_token_of_refresh_token(self, refresh_token: str) -> AccessToken | None:
         row = self._one("SELECT record FROM access_tokens WHERE refresh_token = ?", refresh_token)
@@ -357,9 +366,12 @@ class SqliteStore:
 
     # Clock ------------------------------------------------------------------------------------
 
-    def clock_offset(self) -> float:
+    def clock_offset(self, max_age: float = 0.0) -> float:
+        recent = self._offset.get(max_age) if max_age else None
+        if recent is not None:
+            return recent
         row = self._one("SELECT value FROM meta WHERE key = 'clock_offset'")
-        return float(row[0]) if row else 0.0
+        return self._offset.set(float(row[0]) if row else 0.0)
 
     def advance_clock(self, seconds: float) -> float:
         row = self._one(
@@ -367,7 +379,7 @@ class SqliteStore:
             "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value RETURNING value",
             float(seconds),
         )
-        return float(row[0])  # type: ignore[index]
+        return self._offset.set(float(row[0]))  # type: ignore[index]
 
     # Housekeeping -----------------------------------------------------------------------------
 
