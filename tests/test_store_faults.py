@@ -379,3 +379,16 @@ def test_sqlite_damaged_file_is_refused_at_start(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     line = refused_at_start(["--state", f"sqlite:///{path}"])
     assert "SQLite state file" in line and ("damaged" in line or "malformed" in line)
+
+
+def test_redis_stopped_answers_503_on_the_flask_engine_too(redis_store) -> None:
+    arguments = ["--state", redis_store.url, "--store-timeout", str(STORE_TIMEOUT), "--engine", "flask"]
+    with ServerProcess(arguments) as server, httpx.Client(base_url=server.base_url, timeout=30) as http:
+        token = anonymous_token(http)
+        redis_store.stop()
+        assert_unavailable(http.get("/_mock/health"), "Redis")
+        assert_unavailable(reset_request(http, token), "Redis")
+        assert_no_store_needed_answers_at_once(http)
+        redis_store.start()
+        wait_until(lambda: health_status(http) == 200)
+        assert reset_request(http, token).status_code == 204
