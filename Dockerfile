@@ -30,6 +30,8 @@ USER 10001:10001
 EXPOSE 8080
 # Healthy once /_mock/health answers 200; it needs the control token when the server has one, so
 # give the token as CREDMOCK_CONTROL_TOKEN (python3 rather than curl: nothing more to install).
+# A shared store that is down makes /_mock/health answer 503 (within --store-timeout), and the
+# check fail until it is back; /_mock/live is the probe that ignores the store.
 HEALTHCHECK --interval=5s --timeout=5s --start-period=60s --retries=3 CMD ["python3", "-c", "\
 import os, urllib.request as r; token = os.environ.get('CREDMOCK_CONTROL_TOKEN'); \
 port = os.environ.get('CREDMOCK_PORT') or '8080'; \

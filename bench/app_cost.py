@@ -17,6 +17,7 @@ import gc
 import importlib.util
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,13 +46,30 @@ def credmock_app(settings: Settings, compile_operations: bool = True) -> tuple[A
     return app, token.json()["access_token"]
 
 
+def sqlite_app(stack: contextlib.ExitStack) -> tuple[Any, str]:
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="credmock-cost-")))
+    return credmock_app(Settings(state=f"sqlite:///{folder / 'state.db'}"))
+
+
+def redis_app(stack: contextlib.ExitStack) -> tuple[Any, str]:
+    """Over a redis-server of its own: the CPU counted is credmock's (the client's), not Redis's."""
+    from credmock.tools.testing import RedisServer
+
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="credmock-cost-")))
+    server = stack.enter_context(RedisServer(folder))
+    return credmock_app(Settings(state=server.url, reset_on_start=True))
+
+
 # key -> the app and a bearer token it accepts; the keys are those of the load bench's targets.
-APPS: dict[str, Callable[[], tuple[Any, str]]] = {
-    "credmock": lambda: credmock_app(Settings()),
-    "credmock-quiet": lambda: credmock_app(Settings(quiet=True, journal_size=0)),
-    "uncompiled": lambda: credmock_app(Settings(), compile_operations=False),
-    "ceiling": ceiling_app,
+APPS: dict[str, Callable[[contextlib.ExitStack], tuple[Any, str]]] = {
+    "credmock": lambda stack: credmock_app(Settings()),
+    "credmock-quiet": lambda stack: credmock_app(Settings(quiet=True, journal_size=0)),
+    "uncompiled": lambda stack: credmock_app(Settings(), compile_operations=False),
+    "ceiling": lambda stack: ceiling_app(),
+    "credmock-sqlite": sqlite_app,
+    "credmock-redis": redis_app,
 }
+DEFAULT_APPS = ("credmock", "credmock-quiet", "uncompiled", "ceiling")
 
 
 def request_of(token: str) -> tuple[dict[str, Any], bytes]:
@@ -114,15 +132,23 @@ async def microseconds_per_request(app: Any, token: str, requests: int, rounds: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=10_000, help="requests per round (best of 5 rounds)")
-    parser.add_argument("--apps", default=",".join(APPS), help=f"comma-separated, of: {', '.join(APPS)}")
+    parser.add_argument(
+        "--apps", default=",".join(DEFAULT_APPS), help=f"comma-separated, of: {', '.join(APPS)}"
+    )
     options = parser.parse_args(argv)
     import uvloop
 
     costs: dict[str, float] = {}
     for key in [key.strip() for key in options.apps.split(",") if key.strip()]:
-        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-            app, token = APPS[key]()
+        with (
+            contextlib.ExitStack() as stack,
+            open(os.devnull, "w") as devnull,
+            contextlib.redirect_stdout(devnull),
+        ):
+            app, token = APPS[key](stack)
             costs[key] = uvloop.run(microseconds_per_request(app, token, options.requests))
+            if hasattr(app, "state_calls"):
+                app.state_calls.close()
     ceiling = costs.get("ceiling")
     print(f"CPU per request, in-process ({RESET.description}):")
     for key, cost in costs.items():

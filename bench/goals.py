@@ -13,6 +13,7 @@ class Goal:
     reference: str | None  # the target key the metric is divided by; None: judged as it is
     at_least: float | None = None
     at_most: float | None = None
+    subject: str | None = None  # the target key measured; None: the judged one
 
     @property
     def bound(self) -> str:
@@ -38,11 +39,26 @@ GOALS: tuple[Goal, ...] = (
     Goal("cold start to the first answer, x Prism", "cold_start_s", "prism", at_most=0.5),
     Goal("RSS after the last checkpoint, x Prism", "rss:last", "prism", at_most=0.5),
     Goal("RSS growth from the first to the last checkpoint", "rss:growth", None, at_most=0.10),
+    # The shared stores against the memory store, and a second worker on Redis.
+    Goal("Redis: req/s at 16 connections, x memory", "rps_c16", "credmock", 0.5, subject="credmock-redis"),
+    Goal("Redis: p99 at 16 connections, x memory", "p99_ms_c16", "credmock", None, 2.0, "credmock-redis"),
+    Goal("SQLite: req/s at 16 connections, x memory", "rps_c16", "credmock", 0.8, subject="credmock-sqlite"),
+    Goal(
+        "Redis, 2 workers: req/s at 16 connections, x 1 worker",
+        "rps_c16",
+        "credmock-redis",
+        at_least=1.3,
+        subject="credmock-redis-w2",
+    ),
 )
 
 
 def rss_targets(judged: str) -> list[str]:
     """The targets whose memory the goals need weighed: the judged one and its RSS references."""
     keys = [judged]
-    keys += [goal.reference for goal in GOALS if goal.metric.startswith("rss:") and goal.reference]
+    keys += [
+        goal.reference
+        for goal in GOALS
+        if goal.metric.startswith("rss:") and goal.reference and goal.subject in (None, judged)
+    ]
     return list(dict.fromkeys(keys))

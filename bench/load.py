@@ -171,8 +171,9 @@ def profile(server: Server, scenario: Scenario, connections: int, seconds: float
         return "py-spy is not installed (bench/install-tools.sh installs it into the venv)\n"
     raw = output.with_suffix(".raw")
     recorder = subprocess.Popen(
+        # --subprocesses: a server started through a wrapper (with_redis.py) or with workers
         [str(py_spy), "record", "-p", str(server.pid), "-d", str(round(seconds)), "-r", "100", "-f", "raw",
-         "-o", str(raw)],
+         "--subprocesses", "-o", str(raw)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     run(server, scenario, connections, seconds + 1)

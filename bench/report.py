@@ -76,10 +76,13 @@ def table(
 def verdicts(judged: Target, figures: dict[str, Figures], checkpoints: list[int]) -> list[dict[str, Any]]:
     found = []
     for goal in GOALS:
-        if goal.reference is None:
-            measured = figures[judged.key].value(goal.metric, checkpoints)
-        elif goal.reference in figures:
-            measured = paired_ratio(figures[judged.key], figures[goal.reference], goal.metric, checkpoints)
+        subject = goal.subject or judged.key
+        if subject not in figures:
+            measured = None
+        elif goal.reference is None:
+            measured = figures[subject].value(goal.metric, checkpoints)
+        elif goal.reference in figures and goal.reference != subject:
+            measured = paired_ratio(figures[subject], figures[goal.reference], goal.metric, checkpoints)
         else:
             measured = None
         found.append(

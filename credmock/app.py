@@ -31,6 +31,7 @@ from credmock.http.empty_answers import EmptyAnswerMiddleware
 from credmock.http.request_drain import serve_draining
 from credmock.http.request_head import RequestHeadMiddleware
 from credmock.http.security import name_security_schemes, security_map
+from credmock.http.state_calls import StateCalls
 from credmock.http.validation import validator_map
 from credmock.mail.outbox import Outbox
 from credmock.observe.coverage import Coverage, declared_operations
@@ -92,9 +93,11 @@ def mount_spec(spec: dict[str, Any], extra: dict[str, Any], extra_name: str) -> 
 class OperationResolver(Resolver):
     """operationId -> handler, from an explicit table; each handler gets the domain first.
 
-    With ``inline`` the handler is wrapped as a coroutine function, so the async engine runs it
-    on the event loop instead of handing it to a thread pool: the domain answers in
-    microseconds under its own lock, and the hop between threads cost more than the handler.
+    With ``inline`` (the async engine) the handler is wrapped as a coroutine function, so the
+    engine does not hand it to its own thread pool: one that needs no state, or runs over a store
+    that never blocks (memory), runs on the event loop, where it answers in microseconds; one
+    that may call a blocking store (SQLite, Redis) runs on ``state_calls``' threads, so the event
+    loop never waits on the store.
     """
 
     def __init__(
@@ -103,11 +106,22 @@ class OperationResolver(Resolver):
         domain: Domain,
         *,
         inline: bool = False,
+        state_calls: StateCalls | None = None,
+        without_state: frozenset[str] = frozenset(),
     ):
         super().__init__()
         self.operations = operations
         self.domain = domain
         self.inline = inline
+        self.state_calls = state_calls
+        self.without_state = without_state
+
+    def state_calls_for(self, operation_id: str) -> StateCalls | None:
+        """Where the operation's store calls run; None when on the event loop (it needs no
+        state, or the store never blocks)."""
+        if operation_id in self.without_state or self.state_calls is None or not self.state_calls.blocking:
+            return None
+        return self.state_calls
 
     def compiled_handler(self, operation_id: str) -> Callable[..., Any]:
         """The handler of ``operation_id`` bound to the domain, as a plain function."""
@@ -123,12 +137,20 @@ class OperationResolver(Resolver):
         bound = self.compiled_handler(operation_id)
         if not self.inline:
             return bound
+        state_calls = self.state_calls_for(operation_id)
+        if state_calls is None:
 
-        @functools.wraps(bound)  # __wrapped__: Connexion reads the parameters of ``bound``
-        async def run_on_event_loop(*args: Any, **kwargs: Any) -> Any:
-            return bound(*args, **kwargs)
+            @functools.wraps(bound)  # __wrapped__: Connexion reads the parameters of ``bound``
+            async def run_on_event_loop(*args: Any, **kwargs: Any) -> Any:
+                return bound(*args, **kwargs)
 
-        return run_on_event_loop
+            return run_on_event_loop
+
+        @functools.wraps(bound)
+        async def run_on_state_threads(*args: Any, **kwargs: Any) -> Any:
+            return await state_calls.run(bound, *args, **kwargs)
+
+        return run_on_state_threads
 
 
 class CredmockApp:
@@ -143,6 +165,7 @@ class CredmockApp:
     settings: Settings
     inspection: Inspection  # request journal and faults
     docs: list[DocsEntry]  # the Swagger UI of each API, in the order added
+    state_calls: StateCalls  # the threads that call a store which may block
 
     @property
     def backend(self) -> Domain:
@@ -217,7 +240,7 @@ def build_domain(
 ) -> Domain:
     """The domain of ``settings`` over its store, with the outbox its emails go to: the parts
     given, the others built from ``settings`` (ValueError for a setting that cannot be used)."""
-    store = store or open_store(settings.state)
+    store = store or open_store(settings.state, timeout=settings.store_timeout)
     token_source = token_source or TokenSource(settings.seed)
     outbox = outbox or Outbox.for_settings(settings, store, token_source)
     return Domain(settings, store=store, token_source=token_source, outbox=outbox)
@@ -228,7 +251,7 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
     objects built once (:mod:`credmock.http.compiled`); ``compile_operations=False`` leaves every
     request to Connexion's middleware, for comparing the two."""
     settings = settings or Settings()
-    store = open_store(settings.state)
+    store = open_store(settings.state, timeout=settings.store_timeout)
     token_source = TokenSource(settings.seed)
     outbox = Outbox.for_settings(settings, store, token_source)
     domain = build_domain(settings, store=store, token_source=token_source, outbox=outbox)
@@ -250,6 +273,7 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
     if settings.reset_on_start:  # as a reset: the state and the coverage start over
         coverage.clear()
     app.inspection = Inspection.from_settings(settings, contract_operations, coverage)
+    app.state_calls = StateCalls(blocking=is_shared(settings.state))
     apis: list[tuple[str, dict[str, Any], Mapping[str, Callable[..., Any]]]] = [
         (CONTRACT_SPEC, contract_spec, contract_operations),
         (
@@ -270,9 +294,15 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
             spec,
             name=spec_name,  # Flask's blueprint name: unique even for APIs sharing a base path
             swagger_ui_options=docs.allocate(spec_name, spec).options,
-            resolver=OperationResolver(operations, domain, inline=engine is CredmockAsyncApp),
+            resolver=OperationResolver(
+                operations,
+                domain,
+                inline=engine is CredmockAsyncApp,
+                state_calls=app.state_calls,
+                without_state=mock_api.WITHOUT_STATE,
+            ),
             validate_responses=settings.validate_responses,
-            security_map=security_map(domain),
+            security_map=security_map(domain, app.state_calls),
         )
     app.docs = docs.entries
     http_errors.install(app, allowed_methods, declared_statuses)

@@ -45,6 +45,9 @@ class Settings:
     state: str = field(default="memory", repr=False)
     # Clear the store at start instead of keeping what it holds.
     reset_on_start: bool = False
+    # Seconds a call to a shared store may take (connect, read, wait for a lock) before the request
+    # is answered 503.
+    store_timeout: float = 2.0
 
     outbox_capacity: int = 10_000
     password_reset_link: str = "http://localhost:3000/reset-password?tenant={tenant}&token={token}"

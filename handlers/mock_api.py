@@ -97,7 +97,8 @@ def create_access_token(domain: Domain, body: Body) -> tuple[dict[str, Any], int
 
 
 def get_clock(domain: Domain) -> tuple[dict[str, Any], int]:
-    return {"now": iso_time(domain.clock.now()), "offsetSeconds": domain.clock.offset}, 200
+    offset = domain.clock.offset  # read first: ``now`` then uses this very offset
+    return {"now": iso_time(domain.clock.now()), "offsetSeconds": offset}, 200
 
 
 def advance_clock(domain: Domain, body: Body) -> tuple[dict[str, Any], int]:
@@ -113,7 +114,13 @@ def advance_clock(domain: Domain, body: Body) -> tuple[dict[str, Any], int]:
 
 
 def get_health(domain: Domain) -> tuple[dict[str, Any], int]:
+    """Readiness: the counts come from the store, so a store that cannot answer makes this a 503."""
     return {"status": "ok", **domain.get_health()}, 200
+
+
+def get_liveness(domain: Domain) -> tuple[dict[str, Any], int]:
+    """Liveness: answered without the store, on the event loop, whatever the store does."""
+    return {"status": "ok"}, 200
 
 
 # The operations that read the outbox: they get it bound before the domain.
@@ -131,7 +138,14 @@ OPERATIONS = {
     "getClock": get_clock,
     "advanceClock": advance_clock,
     "getHealth": get_health,
+    "getLiveness": get_liveness,
 }
+# Operations that never call the store: they run on the event loop even over a store that may
+# block, so they answer while it hangs (the journal and faults are the process's own).
+WITHOUT_STATE = frozenset(
+    {"getLiveness", "listRequests", "clearRequests", "createFault", "listFaults", "clearFaults"}
+    | {"deleteFault"}
+)
 
 
 def operations(inspection: Inspection, outbox: Outbox) -> dict[str, Callable[..., Any]]:

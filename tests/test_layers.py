@@ -19,11 +19,13 @@ from credmock.domain import Domain
 
 # Mock API handlers that read a component of the domain (outbox, clock) rather than call a rule.
 READS_A_COMPONENT = {"list_outbox", "get_latest_email", "clear_outbox", "get_clock"}
+# Mock API handlers that answer from the process alone, without the domain (liveness).
+READS_NOTHING = {"get_liveness"}
 HANDLERS = [
     handler
     for module in (credentials, storefront, mock_api, signup_optin, social)
     for handler in module.OPERATIONS.values()
-    if handler.__name__ not in READS_A_COMPONENT
+    if handler.__name__ not in READS_A_COMPONENT | READS_NOTHING
 ]
 
 

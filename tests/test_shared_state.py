@@ -211,15 +211,15 @@ def test_store_password_and_url_never_printed(tmp_path: Path, capsys) -> None:
     assert "wrong-password" not in err and str(redis.port) not in err
 
 
-def test_redis_gone_while_serving_answers_500_without_its_address(tmp_path: Path) -> None:
+def test_redis_gone_while_serving_answers_503_without_its_address(tmp_path: Path) -> None:
     with RedisServer(tmp_path, password="gone-password") as redis:
         server = ServerProcess(["--state", redis.url]).start()
     try:
         response = httpx.post(
             f"{server.base_url}/_mock/tokens", json={"tenant": TENANT, "kind": "anonymous"}, timeout=30
         )
-        assert response.status_code == 500
-        assert response.json()["status"] == 500
+        assert response.status_code == 503
+        assert response.json()["type"] == "service_unavailable" and "Redis" in response.json()["message"]
     finally:
         output = server.stop()
     assert "the Redis store failed" in output

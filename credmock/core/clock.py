@@ -1,7 +1,11 @@
 """The mock's one clock: real time (or a fixed start) plus an offset that tests can advance.
 
 The offset lives in the store, so with a shared store one instance's ``/_mock/clock`` moves the
-clock of all of them."""
+clock of all of them. Reading it is a round trip to a shared store, and a request reads the time
+several times: :meth:`Clock.now` takes an offset this process read at most
+:data:`OFFSET_REUSE` seconds ago (a shared store reads it in the same round trip as the access
+token each request starts with, so a token check sees another instance's move at once), while
+:attr:`Clock.offset` always reads it."""
 
 from __future__ import annotations
 
@@ -11,10 +15,15 @@ from typing import Protocol
 
 # The clock and token lifetimes stay within what a timestamp can show (ISO 8601, year 9999).
 LATEST_TIME = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
+# Seconds an offset read from the store serves :meth:`Clock.now` again.
+OFFSET_REUSE = 0.25
 
 
 class OffsetKeeper(Protocol):
-    def clock_offset(self) -> float: ...
+    def clock_offset(self, max_age: float = 0.0) -> float:
+        """The offset; with ``max_age``, possibly as this process read it up to that many seconds
+        ago (its own moves and resets are always seen)."""
+
 
     def advance_clock(self, seconds: float) -> float: ...
 
@@ -23,7 +32,7 @@ class _LocalOffset:
     def __init__(self) -> None:
         self._offset = 0.0
 
-    def clock_offset(self) -> float:
+    def clock_offset(self, max_age: float = 0.0) -> float:
         return self._offset
 
     def advance_clock(self, seconds: float) -> float:
@@ -45,7 +54,7 @@ class Clock:
 
     def now(self) -> float:
         base = time.time() if self._start is None else self._start
-        return base + self._offsets.clock_offset()
+        return base + self._offsets.clock_offset(max_age=OFFSET_REUSE)
 
     def advance(self, seconds: float) -> float:
         if seconds < 0:
@@ -55,6 +64,7 @@ class Clock:
 
     @property
     def offset(self) -> float:
+        """The offset as the store holds it now (read, never reused)."""
         return self._offsets.clock_offset()
 
     @property

@@ -295,9 +295,20 @@ class HeadersTooLarge(ApiError):
     default_message = "The request line and headers are too large."
 
 
-class ServerStopping(ApiError):
-    """A request still waiting (a delay) when the server's stop grace period ran out."""
+
+
+class ServiceUnavailable(ApiError):
+    """A part the answer needs (the store) is down, hanging past its deadline or refusing writes:
+    503 with ``Retry-After``, an answer beyond the contract (docs/hardening.md). The message names
+    the part's kind, never its address or password."""
 
     status = 503
     error_type = "service_unavailable"
+    default_message = "The mock's store is not available; try again shortly."
+    retry_after: ClassVar[int] = 1  # seconds, for the Retry-After header
+
+
+class ServerStopping(ServiceUnavailable):
+    """A request still waiting (a delay) when the server's stop grace period ran out."""
+
     default_message = "The server is stopping."

@@ -54,6 +54,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from credmock.domain import Domain
 from credmock.http import connexion_compat
 from credmock.http.security import bearer_verifier, control_token_verifier, scheme_name
+from credmock.http.state_calls import StateCalls
 
 NO_VALUE = object()  # a security scheme whose credential the request does not carry
 SecurityCheck = Callable[[Scope], t.Any]  # token_info, or NO_VALUE
@@ -265,8 +266,12 @@ class CompiledOperation:
         arguments: frozenset[str],
         produces: list[str],
         jsonifier: Jsonifier,
+        state_calls: StateCalls | None = None,
     ) -> None:
+        """``state_calls``: where the security check and the handler run when they may call a
+        store that blocks; None runs them on the event loop."""
         self.handler = handler
+        self.state_calls = state_calls
         self.security = security
         self.path_parameters = path_parameters
         self.validate_parameter = validate_parameter
@@ -277,26 +282,17 @@ class CompiledOperation:
         self.bodiless_answers: dict[tuple[t.Any, ...], tuple[int, tuple[tuple[bytes, bytes], ...]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kwargs: dict[str, t.Any] = {}
-        if self.security:
-            token_info = verify_security(self.security, scope)
-            if "token_info" in self.arguments:
-                kwargs["token_info"] = token_info
-            if "user" in self.arguments:
-                kwargs["user"] = token_info.get("sub", token_info.get("uid"))
-        path_params = scope.get("path_params", {})
-        for name, _argument, parameter in self.path_parameters:
-            error = self.validate_parameter(name, path_params.get(name), parameter)
-            if error:
-                raise BadRequestProblem(detail=error)
-        for name, argument, _parameter in self.path_parameters:
-            if name in path_params:
-                kwargs[argument] = path_params[name]
+        body: t.Any = None
+        body_error: Exception | None = None
         if self.body is not None:
-            body = await self.body.read(scope, receive)
-            if self.body.argument is not None:
-                kwargs[self.body.argument] = self.body.handler_argument(body)
-        handler_response = self.handler(**kwargs)
+            try:
+                body = await self.body.read(scope, receive)
+            except Exception as error:  # raised after the security check, in Connexion's order
+                body_error = error
+        if self.state_calls is None:
+            handler_response = self.answer(scope, body, body_error)
+        else:  # one hop to the store's threads for the bearer check and the handler together
+            handler_response = await self.state_calls.run(self.answer, scope, body, body_error)
         bodiless = (
             type(handler_response) is tuple
             and len(handler_response) == 2
@@ -314,6 +310,30 @@ class CompiledOperation:
             # before sending: middleware may add headers to the list it sends
             self.bodiless_answers[handler_response] = (response.status_code, tuple(response.raw_headers))
         await response(scope, receive, send)
+
+    def answer(self, scope: Scope, body: t.Any, body_error: Exception | None) -> t.Any:
+        """The handler's answer: security, path parameters, the body read before (or the error
+        reading it raised), as Connexion checks them in turn; the parts that may call the store."""
+        kwargs: dict[str, t.Any] = {}
+        if self.security:
+            token_info = verify_security(self.security, scope)
+            if "token_info" in self.arguments:
+                kwargs["token_info"] = token_info
+            if "user" in self.arguments:
+                kwargs["user"] = token_info.get("sub", token_info.get("uid"))
+        path_params = scope.get("path_params", {})
+        for name, _argument, parameter in self.path_parameters:
+            error = self.validate_parameter(name, path_params.get(name), parameter)
+            if error:
+                raise BadRequestProblem(detail=error)
+        for name, argument, _parameter in self.path_parameters:
+            if name in path_params:
+                kwargs[argument] = path_params[name]
+        if body_error is not None:
+            raise body_error
+        if self.body is not None and self.body.argument is not None:
+            kwargs[self.body.argument] = self.body.handler_argument(body)
+        return self.handler(**kwargs)
 
     def respond(self, handler_response: t.Any) -> Response:
         """The handler's answer as Connexion's response decorator builds it."""
@@ -354,6 +374,8 @@ class CompileContext:
     handler_for: Callable[[str], Callable[..., t.Any]]
     validator_map: dict[str, t.Any]
     jsonifier: Jsonifier
+    # The store's threads, for an operation that may call it (None: everything on the event loop).
+    state_calls_for: Callable[[str], StateCalls | None] = lambda operation_id: None
 
 
 def compile_security(operation: AbstractOperation, context: CompileContext) -> list[SecurityCheck] | None:
@@ -451,6 +473,7 @@ def compile_operation(operation: AbstractOperation, context: CompileContext) -> 
         arguments=arguments,
         produces=produces,
         jsonifier=context.jsonifier,
+        state_calls=context.state_calls_for(operation.operation_id),
     )
 
 
@@ -473,6 +496,7 @@ class CompiledOperations:
             handler_for=handler_for,
             validator_map=validator_map,
             jsonifier=kwargs.get("jsonifier") or Jsonifier(),
+            state_calls_for=getattr(resolver, "state_calls_for", lambda operation_id: None),
         )
         for operation in operations_of(specification, resolver, kwargs.get("uri_parser_class")):
             compiled: t.Any = compile_operation(operation, context)

@@ -155,6 +155,16 @@ def fitted(
     return error
 
 
+async def handle_service_unavailable(
+    request: ConnexionRequest, error: errors.ServiceUnavailable
+) -> ConnexionResponse:
+    """503 with ``Retry-After``, and one log line with the reason (no traceback: the reason is
+    all there is to it, and a store that is down would fill the log with them)."""
+    logger.warning("503 on %s %s: %s", request.method, request.url.path, error.reason)
+    note_reason(request.scope, error.reason)
+    return error_response(error, {"Retry-After": str(error.retry_after)})
+
+
 class AllowedMethods:
     """The methods each path of the served documents declares, for the ``Allow`` header of a 405.
 
@@ -214,6 +224,7 @@ def install(
     declared_statuses: DeclaredStatuses | None = None,
 ) -> None:
     handle_api_error = api_error_handler(declared_statuses)
+    app.add_error_handler(errors.ServiceUnavailable, handle_service_unavailable)
     app.add_error_handler(errors.ApiError, handle_api_error)
     app.add_error_handler(errors.AccessTokenError, handle_api_error)
     handle_http_problem = problem_handler(allowed_methods, declared_statuses)

@@ -24,6 +24,7 @@ from credmock.core import exceptions as errors
 from credmock.core.models import ANONYMOUS, CUSTOMER
 from credmock.domain import Domain
 from credmock.http import connexion_compat
+from credmock.http.state_calls import StateCalls
 
 CUSTOMER_SCHEME = "CustomerAccessToken"
 ANONYMOUS_SCHEME = "AnonymousAccessToken"
@@ -88,9 +89,11 @@ def request_tenant(request: Any) -> str:
     return request.path_params.get("tenant") or request.query_params.get("tenant") or ""
 
 
-def security_map(domain: Domain) -> dict[str, type]:
-    """Connexion's ``security_map``: bearer schemes checked by ``domain``, the mock API's header
-    by the control token."""
+def security_map(domain: Domain, state_calls: StateCalls | None = None) -> dict[str, type]:
+    """Connexion's ``security_map``: bearer schemes checked by ``domain`` (on ``state_calls``'
+    threads when its store may block: Connexion awaits a check that is a coroutine), the mock
+    API's header by the control token."""
+    blocking = state_calls is not None and state_calls.blocking
 
     class BackendBearerSecurityHandler(connexion_compat.SchemeBearerSecurityHandler):
         def verifier_for(self, security_scheme: dict[str, Any]) -> Callable[[str, Any], dict[str, Any]]:
@@ -103,6 +106,8 @@ def security_map(domain: Domain) -> dict[str, type]:
             """Calls the verifier with (token, request) directly: Connexion's generic check
             inspects the verifier's signature on every request, and the verifier never answers
             None."""
+            if blocking:
+                return lambda request, token: state_calls.run(token_info_func, token, request)  # type: ignore[union-attr]
             return lambda request, token: token_info_func(token, request)
 
     return {

@@ -11,11 +11,14 @@ above, nor a web framework.
 
 from __future__ import annotations
 
-from credmock.store.base import Store, StoreError, describe_state, is_shared
+from credmock.store.base import DEFAULT_TIMEOUT, Store, StoreError, describe_state, is_shared
 
 
-def open_store(url: str) -> Store:
-    """The store ``url`` names; ValueError (never showing the URL, which may hold a password)."""
+def open_store(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Store:
+    """The store ``url`` names, each of its calls bounded by ``timeout`` seconds (a shared store's
+    connect, read or lock wait; past it the call raises :class:`StoreError`). ValueError for a
+    URL that names no store, StoreError for a store that cannot be used (unreachable, read-only,
+    corrupt, out of memory); neither shows the URL, which may hold a password."""
     if url == "memory":
         from credmock.store.memory import MemoryStore
 
@@ -23,11 +26,11 @@ def open_store(url: str) -> Store:
     if url.startswith("sqlite://"):
         from credmock.store.sqlite import SqliteStore
 
-        return SqliteStore.from_url(url)
+        return SqliteStore.from_url(url, timeout=timeout)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from credmock.store.redis_store import RedisStore
 
-        return RedisStore.from_url(url)
+        return RedisStore.from_url(url, timeout=timeout)
     raise ValueError("--state must be 'memory', 'sqlite:///PATH' or 'redis://[:password@]HOST:PORT/DB'")
 
 

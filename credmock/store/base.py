@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import functools
+import inspect
 import json
+import math
+import re
 import sys
+import threading
+import time
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar
 
 from credmock.core.coverage import CoverageKey
+from credmock.core.exceptions import ServiceUnavailable
 from credmock.core.identity import AuthorizationCode
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
@@ -19,8 +26,21 @@ from credmock.core.models import AccessToken, Customer, EmailToken
 T = TypeVar("T")
 
 
-class StoreError(RuntimeError):
-    """The store cannot be reached or used; the message never holds its URL."""
+class StoreError(ServiceUnavailable):
+    """The store cannot be reached or used: at start, the reason the server cannot start; on a
+    request, its 503 (:class:`ServiceUnavailable`). ``str()`` is the reason, for the log; the
+    client's message names only the store's kind. Neither ever holds the store's URL."""
+
+    def __init__(self, reason: str, *, kind: str = "state") -> None:
+        super().__init__(f"The {kind} store of this mock is not available; try again shortly.", reason=reason)
+        self.kind = kind
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+# Seconds a store call may take (connect, read, wait for another process's lock) by default.
+DEFAULT_TIMEOUT = 2.0
 
 
 class Store(Protocol):
@@ -125,7 +145,9 @@ class Store(Protocol):
     def clear_outbox(self) -> None: ...
 
     # Clock ------------------------------------------------------------------------------------
-    def clock_offset(self) -> float: ...
+    def clock_offset(self, max_age: float = 0.0) -> float:
+        """The shared clock's offset; with ``max_age``, possibly as this process read it up to
+        that many seconds ago (its own advances and resets are always seen)."""
 
     def advance_clock(self, seconds: float) -> float:
         """Add ``seconds`` to the shared clock offset; the new offset."""
@@ -159,6 +181,70 @@ class Store(Protocol):
 
     def spend_authorization_code(self, value: str) -> AuthorizationCode | None:
         """The code, for exactly one caller (then it is spent); None when unknown or spent."""
+
+
+def guard_methods(cls: type, failures: tuple[type[Exception], ...], kind: str) -> None:
+    """Make every public method of the store class ``cls`` (generators too, while they are read)
+    raise :class:`StoreError` with the reason instead of one of the driver's ``failures``."""
+
+    def reported(error: Exception) -> StoreError:
+        return StoreError(f"the {kind} store failed: {describe_failure(error)}", kind=kind)
+
+    def guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except failures as error:
+                raise reported(error) from None
+
+        return call
+
+    def guarded_iterator(method: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+        @functools.wraps(method)
+        def read(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from method(*args, **kwargs)
+            except failures as error:
+                raise reported(error) from None
+
+        return read
+
+    for name, method in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.isfunction(method):
+            setattr(cls, name, (guarded_iterator if inspect.isgeneratorfunction(method) else guarded)(method))
+
+
+# host:port (or [v6]:port), as drivers write it into their messages.
+_ADDRESS = re.compile(r"(\[[0-9a-fA-F:.]+\]|[\w.-]+):\d+")
+
+
+def describe_failure(error: Exception) -> str:
+    """What went wrong, in the driver's words, without an address it wrote into them."""
+    text = str(error)
+    if "connecting to" in text:  # redis-py: "Error 111 connecting to HOST:PORT. Connection refused."
+        return text.split(". ")[-1].rstrip(".")
+    text = _ADDRESS.sub("the server", text).rstrip(".")
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class RecentOffset:
+    """The clock offset as this process last read or wrote it, and when: a shared store answers
+    :meth:`Store.clock_offset` with ``max_age`` from it without a round trip."""
+
+    def __init__(self) -> None:
+        self._value = 0.0
+        self._at = -math.inf  # time.monotonic() of the read
+        self._lock = threading.Lock()
+
+    def get(self, max_age: float) -> float | None:
+        with self._lock:
+            return self._value if time.monotonic() - self._at <= max_age else None
+
+    def set(self, value: float) -> float:
+        with self._lock:
+            self._value, self._at = value, time.monotonic()
+        return value
 
 
 def is_shared(url: str) -> bool:

@@ -250,7 +250,7 @@ class MemoryStore:
 
     # Clock ------------------------------------------------------------------------------------
 
-    def clock_offset(self) -> float:
+    def clock_offset(self, max_age: float = 0.0) -> float:
         return self._offset
 
     def advance_clock(self, seconds: float) -> float:

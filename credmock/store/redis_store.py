@@ -23,10 +23,8 @@ customer before a reset never leaves a token of theirs after it.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import inspect
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,7 +33,15 @@ from credmock.core.email_address import email_key
 from credmock.core.identity import AuthorizationCode
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
-from credmock.store.base import StoreError, dump, load
+from credmock.store.base import (
+    DEFAULT_TIMEOUT,
+    RecentOffset,
+    StoreError,
+    describe_failure,
+    dump,
+    guard_methods,
+    load,
+)
 
 PREFIX = "credmock:"
 DELIVERIES = PREFIX + "deliveries"  # email id -> its SMTP delivery, for the emails of the outbox
@@ -118,6 +124,13 @@ if redis.call('HLEN', KEYS[2]) > 0 then
 end
 redis.call('LTRIM', KEYS[1], 0, capacity - 1)
 """
+# The customer whose email key (ARGV[1]) the tenant's index (KEYS[1]) holds, its record key made of
+# ARGV[2] and the id: one round trip instead of two.
+CUSTOMER_BY_EMAIL = """
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if not id then return false end
+return redis.call('GET', ARGV[2] .. id)
+"""
 SET_DELIVERY = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 """
@@ -179,25 +192,20 @@ return 1
 """
 
 
-def _reason(error: Exception) -> str:
-    """What went wrong, without the address redis-py writes into its messages."""
-    text = str(error)
-    return text.split(". ")[-1].rstrip(".") if "connecting to" in text else type(error).__name__
+KIND = "Redis"
 
 
-def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
-    """``method``, with a Redis failure reported as :class:`StoreError` (no address, no password)."""
+def refusal_of_writes(client: Any) -> str | None:
+    """Why the Redis of ``client`` would refuse credmock's writes (a replica, too few replicas,
+    out of memory without eviction), found by one small write that expires at once; None when it
+    takes them."""
+    import redis
 
-    @functools.wraps(method)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        import redis
-
-        try:
-            return method(*args, **kwargs)
-        except redis.RedisError as error:
-            raise StoreError(f"the Redis store failed: {_reason(error)}") from None
-
-    return guarded
+    try:
+        client.set(PREFIX + "write_check", "1", px=1)
+    except redis.ResponseError as error:
+        return describe_failure(error).split(": ", 1)[-1]  # Redis's words, without redis-py's class
+    return None
 
 
 class RedisStore:
@@ -207,16 +215,14 @@ class RedisStore:
         self._redis = client
         try:
             client.ping()
+            refusal = refusal_of_writes(client)
         except redis.AuthenticationError:
-            raise StoreError("the Redis store refused the password of --state") from None
+            raise StoreError("the Redis store refused the password of --state", kind=KIND) from None
         except redis.RedisError as error:
-            # redis-py names the address in its messages: keep only the reason.
-            reason = (
-                str(error).split(". ")[-1].rstrip(".")
-                if "connecting to" in str(error)
-                else type(error).__name__
-            )
-            raise StoreError(f"cannot reach the Redis store of --state ({reason})") from None
+            reason = describe_failure(error)
+            raise StoreError(f"cannot reach the Redis store of --state ({reason})", kind=KIND) from None
+        if refusal is not None:
+            raise StoreError(f"the Redis store of --state refuses writes ({refusal})", kind=KIND)
         self._fill = client.register_script(FILL)
         self._add_access_token = client.register_script(ADD_ACCESS_TOKEN)
         self._add_customer = client.register_script(ADD_CUSTOMER)
@@ -226,16 +232,29 @@ class RedisStore:
         self._forget = client.register_script(FORGET_ACCESS_TOKENS)
         self._replace_email_token = client.register_script(REPLACE_EMAIL_TOKEN)
         self._spend_email_token = client.register_script(SPEND_EMAIL_TOKEN)
+        self._customer_by_email = client.register_script(CUSTOMER_BY_EMAIL)
+        self._offset = RecentOffset()
 
     @classmethod
-    def from_url(cls, url: str) -> RedisStore:
+    def from_url(cls, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> RedisStore:
+        """The store of ``url``; each call waits ``timeout`` seconds at most to connect and as
+        long for each answer. A broken connection (Redis restarted) is retried once at once, a
+        timeout never: redis-py's default retries would hold a request for many deadlines."""
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         database = urlsplit(url).path.strip("/") if url.startswith(("redis://", "rediss://")) else ""
         if database and not database.isdigit():  # redis-py would quietly use database 0
             raise ValueError("--state redis://HOST:PORT/DB: the database DB must be a number, e.g. /0")
         try:
-            client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=10)
+            client = redis.Redis.from_url(
+                url,
+                decode_responses=True,
+                socket_connect_timeout=timeout,
+                socket_timeout=timeout,
+                retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+            )
         except ValueError:
             raise ValueError("--state redis://[:password@]HOST:PORT/DB is not a valid Redis URL") from None
         return cls(client)
@@ -251,7 +270,10 @@ class RedisStore:
     def fill(self, tenants: list[str], customers: list[Customer], *, replace: bool) -> bool:
         records = [[c.tenant, c.id, email_key(c.email), dump(c)] for c in customers]
         arguments = [PREFIX, "1" if replace else "", json.dumps(tenants), json.dumps(records)]
-        return self._fill(keys=[], args=arguments) == 1
+        filled = self._fill(keys=[], args=arguments) == 1
+        if filled and replace:
+            self._offset.set(0.0)
+        return filled
 
     # Tenants and customers --------------------------------------------------------------------
 
@@ -284,8 +306,10 @@ class RedisStore:
         return load(Customer, raw) if raw else None
 
     def customer_by_email(self, tenant: str, email: str) -> Customer | None:
-        customer_id = self._redis.hget(f"{PREFIX}emails:{tenant}", email_key(email))
-        return self.customer(tenant, customer_id) if customer_id else None
+        raw = self._customer_by_email(
+            keys=[f"{PREFIX}emails:{tenant}"], args=[email_key(email), self._customer_key(tenant, "")]
+        )
+        return load(Customer, raw) if raw else None
 
     def customers(self, tenant: str) -> list[Customer]:
         ids = self._redis.lrange(f"{PREFIX}customers:{tenant}", 0, -1)
@@ -391,7 +415,10 @@ class RedisStore:
         return self._add_access_token(keys=keys, args=[dump(token), ttl, token.value, token.expires_at]) == 1
 
     def access_token(self, value: str) -> AccessToken | None:
-        raw = self._redis.get(f"{PREFIX}access:{value}")
+        """The token, and the clock's offset in the same round trip: the check of the token
+        that follows reads the clock, and so does the rest of the request."""
+        raw, offset = self._redis.mget(f"{PREFIX}access:{value}", PREFIX + "clock")
+        self._offset.set(float(offset or 0.0))
         return load(AccessToken, raw) if raw else None
 
     def access_token_of_refresh_token(self, refresh_token: str) -> AccessToken | None:
@@ -468,11 +495,14 @@ class RedisStore:
 
     # Clock ------------------------------------------------------------------------------------
 
-    def clock_offset(self) -> float:
-        return float(self._redis.get(PREFIX + "clock") or 0.0)
+    def clock_offset(self, max_age: float = 0.0) -> float:
+        recent = self._offset.get(max_age) if max_age else None
+        if recent is not None:
+            return recent
+        return self._offset.set(float(self._redis.get(PREFIX + "clock") or 0.0))
 
     def advance_clock(self, seconds: float) -> float:
-        return float(self._redis.incrbyfloat(PREFIX + "clock", seconds))
+        return self._offset.set(float(self._redis.incrbyfloat(PREFIX + "clock", seconds)))
 
     # API coverage -----------------------------------------------------------------------------
 
@@ -531,6 +561,11 @@ class RedisStore:
         return load(AuthorizationCode, raw) if raw else None
 
 
-for _name, _method in list(vars(RedisStore).items()):
-    if not _name.startswith("_") and inspect.isfunction(_method) and _name != "emails":
-        setattr(RedisStore, _name, _guarded(_method))
+
+def _redis_failures() -> tuple[type[Exception], ...]:
+    import redis
+
+    return (redis.RedisError,)
+
+
+guard_methods(RedisStore, _redis_failures(), KIND)

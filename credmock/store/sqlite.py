@@ -24,7 +24,7 @@ from credmock.core.email_address import email_key
 from credmock.core.identity import AuthorizationCode
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
-from credmock.store.base import StoreError, dump, load
+from credmock.store.base import DEFAULT_TIMEOUT, RecentOffset, StoreError, dump, guard_methods, load
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
@@ -56,8 +56,7 @@ CUSTOMER_EXISTS = "? IS NULL OR EXISTS (SELECT 1 FROM customers WHERE tenant = ?
 TABLES = (
     "meta", "tenants", "customers", "access_tokens", "email_tokens", "outbox", "deliveries", "idp_codes"
 )
-# Seconds a write waits for another process's transaction before failing.
-BUSY_TIMEOUT = 30.0
+KIND = "SQLite"
 PAGE = 200
 FIRST_PAGE = 8
 # The API coverage counts: beside the state (not in TABLES, so a reset leaves them), created on
@@ -71,19 +70,35 @@ CREATE TABLE IF NOT EXISTS coverage (
 
 
 class SqliteStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """The store of the file ``path``: a write waits ``timeout`` seconds at most for another
+        process's transaction. A file that cannot be written or is damaged is refused here, at
+        start, rather than on the first request that needs it."""
         self.path = path
+        self.timeout = timeout
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        self._offset = RecentOffset()
         try:
+            damage = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if damage != "ok":  # SQLite's words, over lines: one line here
+                where = " ".join(damage.replace("*** in database main ***", "").split())
+                raise StoreError(f"the SQLite state file is damaged ({where})", kind=KIND)
             with self._write() as connection:
                 connection.executescript(SCHEMA)  # commits; harmless when the tables exist
+            with self._write() as connection:  # a write that leaves nothing: is the file writable?
+                connection.execute("INSERT OR REPLACE INTO meta VALUES ('write_check', 1)")
+                connection.execute("DELETE FROM meta WHERE key = 'write_check'")
         except sqlite3.Error as error:
-            raise StoreError(f"cannot use the SQLite state file: {error}") from None
+            self.close()
+            raise StoreError(f"cannot use the SQLite state file: {error}", kind=KIND) from None
+        except StoreError:
+            self.close()
+            raise
 
     @classmethod
-    def from_url(cls, url: str) -> SqliteStore:
+    def from_url(cls, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> SqliteStore:
         """``sqlite:///state.db`` (relative to the working folder) or ``sqlite:////var/credmock.db``."""
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
         if not path or path.endswith("/"):
@@ -91,7 +106,7 @@ class SqliteStore:
                 "--state sqlite:///PATH needs a file path: sqlite:///state.db (relative) "
                 "or sqlite:////var/lib/credmock/state.db (absolute)"
             )
-        return cls(Path(path))
+        return cls(Path(path), timeout=timeout)
 
     # Connections and transactions -------------------------------------------------------------
 
@@ -100,7 +115,7 @@ class SqliteStore:
         """This thread's connection (a sqlite3 connection belongs to its thread)."""
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+            connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             connection.execute("PRAGMA journal_mode=WAL")
             # NORMAL: a commit survives the process being killed; only a power cut may lose the last ones.
             connection.execute("PRAGMA synchronous=NORMAL")
@@ -150,6 +165,8 @@ class SqliteStore:
             connection.executemany("INSERT OR IGNORE INTO tenants (name) VALUES (?)", [(t,) for t in tenants])
             for customer in customers:
                 self._insert_customer(connection, customer)
+        if replace:
+            self._offset.set(0.0)
         return True
 
     # Tenants and customers --------------------------------------------------------------------
@@ -265,8 +282,14 @@ class SqliteStore:
         return added.rowcount == 1
 
     def access_token(self, value: str) -> AccessToken | None:
-        row = self._one("SELECT record FROM access_tokens WHERE value = ?", value)
-        return load(AccessToken, row[0]) if row else None
+        """The token, and the clock's offset in the same statement (see the Redis store)."""
+        record, offset = self._one(  # type: ignore[misc]
+            "SELECT (SELECT record FROM access_tokens WHERE value = ?), "
+            "(SELECT value FROM meta WHERE key = 'clock_offset')",
+            value,
+        )
+        self._offset.set(float(offset or 0.0))
+        return load(AccessToken, record) if record else None
 
     def access_token_of_refresh_token(self, refresh_token: str) -> AccessToken | None:
         row = self._one("SELECT record FROM access_tokens WHERE refresh_token = ?", refresh_token)
@@ -365,9 +388,12 @@ class SqliteStore:
 
     # Clock ------------------------------------------------------------------------------------
 
-    def clock_offset(self) -> float:
+    def clock_offset(self, max_age: float = 0.0) -> float:
+        recent = self._offset.get(max_age) if max_age else None
+        if recent is not None:
+            return recent
         row = self._one("SELECT value FROM meta WHERE key = 'clock_offset'")
-        return float(row[0]) if row else 0.0
+        return self._offset.set(float(row[0]) if row else 0.0)
 
     def advance_clock(self, seconds: float) -> float:
         row = self._one(
@@ -375,7 +401,7 @@ class SqliteStore:
             "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value RETURNING value",
             float(seconds),
         )
-        return float(row[0])  # type: ignore[index]
+        return self._offset.set(float(row[0]))  # type: ignore[index]
 
     # API coverage -----------------------------------------------------------------------------
 
@@ -441,3 +467,5 @@ class SqliteStore:
     def spend_authorization_code(self, value: str) -> AuthorizationCode | None:
         row = self._one("DELETE FROM idp_codes WHERE value = ? RETURNING record", value)
         return load(AuthorizationCode, row[0]) if row else None
+
+guard_methods(SqliteStore, (sqlite3.Error,), KIND)

@@ -68,6 +68,7 @@ def settings_from_arguments(arguments: argparse.Namespace) -> Settings:
         idp_issuer=arguments.idp_issuer,
         idp_audience=arguments.idp_audience,
         exchange_configs=tuple(arguments.exchange_config or ()),
+        store_timeout=arguments.store_timeout,
     )
 
 
@@ -246,6 +247,30 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.mail_from,
         metavar="ADDRESS",
         help=f"From of the delivered emails (default: {defaults.mail_from})",
+    )
+    add_store_arguments(group, defaults)
+
+
+def parse_store_timeout(text: str) -> float:
+    """Seconds, for ``--store-timeout``: above 0, at most 300."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds, e.g. 2 or 0.5") from None
+    if not 0 < seconds <= 300:
+        raise argparse.ArgumentTypeError(f"{text!r}: give more than 0 and at most 300 seconds")
+    return seconds
+
+
+def add_store_arguments(group: argparse._ArgumentGroup, defaults: Settings) -> None:
+    """How long a request waits on a shared store before it is answered 503."""
+    group.add_argument(
+        "--store-timeout",
+        type=parse_store_timeout,
+        default=defaults.store_timeout,
+        metavar="SECONDS",
+        help="longest wait on a SQLite or Redis store (connect, answer, another process's lock) "
+        f"before a request is answered 503 (default: {defaults.store_timeout:g})",
     )
 
 

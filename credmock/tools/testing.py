@@ -229,12 +229,15 @@ def redis_server_path() -> str | None:
 
 
 class RedisServer:
-    """A throwaway ``redis-server`` on a free loopback port, its files in ``folder``; no persistence."""
+    """A throwaway ``redis-server`` on a free loopback port, its files in ``folder``; no persistence
+    unless ``persistent`` (an append-only file synced on every write: what it acknowledged
+    survives a kill, and :meth:`start` after :meth:`stop` serves it again on the same port)."""
 
-    def __init__(self, folder: Path, *, password: str | None = None) -> None:
+    def __init__(self, folder: Path, *, password: str | None = None, persistent: bool = False) -> None:
         self.folder = folder
         self.port = free_port()
         self.password = password
+        self.persistent = persistent
         auth = f":{password}@" if password else ""
         self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
@@ -244,7 +247,9 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed (scripts/install-redis.sh)")
         arguments = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
-        arguments += ["--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]
+        appendonly = "yes" if self.persistent else "no"
+        arguments += ["--save", "", "--appendonly", appendonly, "--appendfsync", "always"]
+        arguments += ["--daemonize", "no", "--loglevel", "warning"]
         if self.password:
             arguments += ["--requirepass", self.password]
         self.process = subprocess.Popen(
