@@ -135,12 +135,19 @@ class Verifier:
             return None, Missing(
                 "no customer token: the customer login needs an anonymous token", self._no_anonymous.kind
             )
+        # A login continues the session of the anonymous token it is sent with, and the session
+        # flow ends its session with a logout: the customer token gets an anonymous session of
+        # its own where one can be had, so the probes after that flow keep a live token.
+        session_token = self.anonymous_token
+        if options.client_id and not options.anonymous_token:
+            answer, _ = self._anonymous_login(options.tenant)
+            session_token = answer["access_token"] if answer else session_token
         path = f"/customer/{options.tenant}/login"
         try:
             response = self.client.post(
                 path,
                 json={"email": options.email, "password": options.password},
-                headers=_bearer(self.anonymous_token),
+                headers=_bearer(session_token),
             )
         except httpx.HTTPError as error:
             return None, Missing(f"customer login failed: {error!r}", SKIP_FAILED)
