@@ -231,7 +231,7 @@ class IdentityProvider:
     def verified_claims(self, token: str, *, issuer: str, audience: str) -> dict[str, Any]:
         """The claims of a JWT this provider signed for ``audience``, valid now; 401 otherwise."""
         if len(token) > MAX_TOKEN_LENGTH:
-            raise errors.InvalidAccessToken("subject token longer than any the provider signs")
+            raise errors.SubjectTokenRejected("subject token longer than any the provider signs")
         try:
             return verify(self.signing_key, token, now=self.clock.now(), issuer=issuer, audience=audience)
         except TokenRejected as rejected:

@@ -85,7 +85,7 @@ class SocialLogins:
         )
         email = claims.get("email")
         if not isinstance(email, str) or not email:
-            raise errors.InvalidAccessToken("subject token without an email claim")
+            raise errors.SubjectTokenRejected("subject token without an email claim")
         names = [claims.get(name) for name in ("given_name", "family_name")]
         customer = self._customer_for(
             tenant, email, *(name if isinstance(name, str) else "" for name in names)

@@ -53,6 +53,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from credmock.domain import Domain
 from credmock.http import connexion_compat
+from credmock.http.request_drain import expects_continue
 from credmock.http.security import bearer_verifier, control_token_verifier, scheme_name
 from credmock.http.state_calls import StateCalls
 
@@ -284,6 +285,13 @@ class CompiledOperation:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body: t.Any = None
         body_error: Exception | None = None
+        if self.body is not None and self.security and expects_continue(scope):
+            # The client waits for "100 Continue" before it sends the body: a request its
+            # credential refuses is answered without asking for the body at all.
+            if self.state_calls is None:
+                verify_security(self.security, scope)
+            else:
+                await self.state_calls.run(verify_security, self.security, scope)
         if self.body is not None:
             try:
                 body = await self.body.read(scope, receive)
