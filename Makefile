@@ -51,7 +51,7 @@ lint: $(DEV_STAMP)
 # The served specs pass Spectral's `spectral:oas` and Redocly's `recommended` rules with no error
 # (.spectral.yaml and redocly.yaml configure them); the linters come from npm (scripts/install-lint.sh).
 LINT_TOOLS := .lint-tools/node_modules/.bin
-SERVED_SPECS := spec/openapi.yaml spec/storefront.yaml spec/mock-api.yaml
+SERVED_SPECS := spec/openapi.yaml spec/storefront.yaml spec/mock-api.yaml spec/idp.yaml
 lint-spec:
 	bash scripts/install-lint.sh
 	$(LINT_TOOLS)/spectral lint --fail-severity error --ruleset .spectral.yaml $(SERVED_SPECS)
