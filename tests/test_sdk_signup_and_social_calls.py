@@ -14,20 +14,17 @@ from __future__ import annotations
 
 import re
 import secrets
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-import yaml
 
 from credmock.core.identity import pkce_challenge
 from credmock.tools.contract import ContractChecker
 from tests.conftest import ALICE, TENANT, bearer
+from tests.reference import reference_checker, reference_path
 
-REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference"
-REFERENCE_SPEC = REFERENCE / "emporix-customer-management-api.yml"
 REDIRECT_URI = "http://localhost:3000/auth/callback"
 # What the SDK's HTTP client sends with every call.
 SDK_HEADERS = {"Accept": "application/json"}
@@ -35,9 +32,10 @@ SDK_HEADERS = {"Accept": "application/json"}
 
 @pytest.fixture(scope="module")
 def reference() -> ContractChecker:
-    if not REFERENCE_SPEC.is_file():
-        pytest.fail(f"the reference document is missing: {REFERENCE_SPEC}")
-    return ContractChecker(yaml.safe_load(REFERENCE_SPEC.read_text(encoding="utf-8")))
+    checker = reference_checker()
+    if checker is None:
+        pytest.fail(f"the reference document is missing: {reference_path()}")
+    return checker
 
 
 def sdk_call(
