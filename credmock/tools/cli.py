@@ -251,22 +251,11 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     add_store_arguments(group, defaults)
 
 
-def parse_store_timeout(text: str) -> float:
-    """Seconds, for ``--store-timeout``: above 0, at most 300."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds, e.g. 2 or 0.5") from None
-    if not 0 < seconds <= 300:
-        raise argparse.ArgumentTypeError(f"{text!r}: give more than 0 and at most 300 seconds")
-    return seconds
-
-
 def add_store_arguments(group: argparse._ArgumentGroup, defaults: Settings) -> None:
     """How long a request waits on a shared store before it is answered 503."""
     group.add_argument(
         "--store-timeout",
-        type=parse_store_timeout,
+        type=checks.wait_seconds(300),
         default=defaults.store_timeout,
         metavar="SECONDS",
         help="longest wait on a SQLite or Redis store (connect, answer, another process's lock) "

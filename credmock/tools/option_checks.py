@@ -89,6 +89,21 @@ def seconds(text: str) -> float:
     return value
 
 
+def wait_seconds(maximum: float) -> Callable[[str], float]:
+    """A wait in seconds: more than 0, at most ``maximum``."""
+
+    def check(text: str) -> float:
+        value = seconds(text)
+        if not 0 < value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"must be more than 0 and at most {maximum:g} seconds, not {text!r}"
+            )
+        return value
+
+    check.__name__ = "wait_seconds"
+    return check
+
+
 def smtp_url(text: str) -> str:
     """``--smtp-url``, read as delivery will read it; the message never shows its password."""
     from credmock.mail.smtp import SmtpServer
