@@ -5,12 +5,16 @@ as Vite's ``server.allowedHosts`` and Jupyter's ``allow_remote_access`` do."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 
 LOOPBACK_NAMES = frozenset({"localhost"})
 
 
+# Asked twice a request (the address it reached, the name in its Host), of a handful of values:
+# remembered, bounded, so parsing an address costs a request nothing.
+@functools.lru_cache(maxsize=256)
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (a name or address, IPv6 with or without brackets) names this machine
     only: ``localhost``, a ``*.localhost`` name (RFC 6761), 127.0.0.0/8, ::1."""
