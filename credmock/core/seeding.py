@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,19 +156,28 @@ def _customer_seed(path: Path, tenant: str, index: int, entry: Any) -> CustomerS
     )
 
 
+def _entries(
+    where: str, name: str, entries: Any, keys: Iterable[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each entry of the list ``name`` of a fixtures customer (none when absent), with where it
+    stands: a list of mappings with known keys, or a FixtureError naming the place."""
+    if entries is None:
+        return
+    if not isinstance(entries, list):
+        raise FixtureError(f"{where}: '{name}' must be a list")
+    for index, entry in enumerate(entries):
+        place = f"{where}.{name}[{index}]"
+        if not isinstance(entry, dict):
+            raise FixtureError(f"{place}: expected a mapping")
+        check_keys(place, entry, keys)
+        yield place, entry
+
+
 def _legal_entities(where: str, entries: Any) -> tuple[LegalEntity, ...]:
     """The legal entities a fixtures customer belongs to: ``id`` required, ``name`` and
     ``contactAssignmentId`` optional; each id once."""
-    if entries is None:
-        return ()
-    if not isinstance(entries, list):
-        raise FixtureError(f"{where}: 'legalEntities' must be a list")
     entities = []
-    for index, entry in enumerate(entries):
-        place = f"{where}.legalEntities[{index}]"
-        if not isinstance(entry, dict):
-            raise FixtureError(f"{place}: expected a mapping")
-        check_keys(place, entry, LEGAL_ENTITY_KEYS)
+    for place, entry in _entries(where, "legalEntities", entries, LEGAL_ENTITY_KEYS):
         texts = {}
         for key in LEGAL_ENTITY_KEYS:
             value = entry.get(key)
@@ -191,16 +200,8 @@ def _legal_entities(where: str, entries: Any) -> tuple[LegalEntity, ...]:
 def _addresses(where: str, entries: Any) -> list[Address]:
     """The addresses of a fixtures customer: ``id`` (drawn when absent) and ``isDefault`` (the
     first address when none is marked) as given, the rest as a signup's ``customerAddress``."""
-    if entries is None:
-        return []
-    if not isinstance(entries, list):
-        raise FixtureError(f"{where}: 'addresses' must be a list")
     addresses = []
-    for index, entry in enumerate(entries):
-        place = f"{where}.addresses[{index}]"
-        if not isinstance(entry, dict):
-            raise FixtureError(f"{place}: expected a mapping")
-        check_keys(place, entry, ADDRESS_KEYS)
+    for place, entry in _entries(where, "addresses", entries, ADDRESS_KEYS):
         if isinstance(entry.get("metadata"), dict):
             check_keys(f"{place}.metadata", entry["metadata"], ("mixins",))
         try:

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from credmock.core.clock import Clock
+from credmock.core.models import AccessToken
 from credmock.core.token_source import TokenSource
 from credmock.domain.activation import Activation
 from credmock.domain.addresses import Addresses
@@ -134,7 +135,7 @@ class Domain:
         self.tenant_rule.validate(tenant)
 
     @staticmethod
-    def require_profile_edit_scope(access_token: Any) -> None:
+    def require_profile_edit_scope(access_token: AccessToken) -> None:
         require_profile_edit_scope(access_token)
 
     def close(self) -> None:
