@@ -147,8 +147,6 @@ def main(argv: list[str] | None = None) -> int:
         ):
             app, token = APPS[key](stack)
             costs[key] = uvloop.run(microseconds_per_request(app, token, options.requests))
-            if hasattr(app, "state_calls"):
-                app.state_calls.close()
     ceiling = costs.get("ceiling")
     print(f"CPU per request, in-process ({RESET.description}):")
     for key, cost in costs.items():

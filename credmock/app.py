@@ -96,8 +96,8 @@ class OperationResolver(Resolver):
     With ``inline`` (the async engine) the handler is wrapped as a coroutine function, so the
     engine does not hand it to its own thread pool: one that needs no state, or runs over a store
     that never blocks (memory), runs on the event loop, where it answers in microseconds; one
-    that may call a blocking store (SQLite, Redis) runs on ``state_calls``' threads, so the event
-    loop never waits on the store.
+    that may call a blocking store (SQLite, Redis) runs through ``state_calls``, whose store calls
+    never make the event loop wait.
     """
 
     def __init__(
@@ -147,10 +147,10 @@ class OperationResolver(Resolver):
             return run_on_event_loop
 
         @functools.wraps(bound)
-        async def run_on_state_threads(*args: Any, **kwargs: Any) -> Any:
+        async def run_with_state_calls(*args: Any, **kwargs: Any) -> Any:
             return await state_calls.run(bound, *args, **kwargs)
 
-        return run_on_state_threads
+        return run_with_state_calls
 
 
 class CredmockApp:
@@ -165,7 +165,7 @@ class CredmockApp:
     settings: Settings
     inspection: Inspection  # request journal and faults
     docs: list[DocsEntry]  # the Swagger UI of each API, in the order added
-    state_calls: StateCalls  # the threads that call a store which may block
+    state_calls: StateCalls  # how a rule calls a store that may block
 
     @property
     def backend(self) -> Domain:
@@ -269,11 +269,13 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
         **social.OPERATIONS,
     }
     contract_spec = load_served_spec(CONTRACT_SPEC)
-    coverage = Coverage(store, declared_operations(contract_spec), shared=is_shared(settings.state))
+    app.state_calls = StateCalls(blocking=is_shared(settings.state))
+    coverage = Coverage(
+        store, declared_operations(contract_spec), shared=is_shared(settings.state), run=app.state_calls.run
+    )
     if settings.reset_on_start:  # as a reset: the state and the coverage start over
         coverage.clear()
     app.inspection = Inspection.from_settings(settings, contract_operations, coverage)
-    app.state_calls = StateCalls(blocking=is_shared(settings.state))
     apis: list[tuple[str, dict[str, Any], Mapping[str, Callable[..., Any]]]] = [
         (CONTRACT_SPEC, contract_spec, contract_operations),
         (

@@ -299,7 +299,7 @@ class CompiledOperation:
                 body_error = error
         if self.state_calls is None:
             handler_response = self.answer(scope, body, body_error)
-        else:  # one hop to the store's threads for the bearer check and the handler together
+        else:  # the bearer check and the handler together, in one portal
             handler_response = await self.state_calls.run(self.answer, scope, body, body_error)
         bodiless = (
             type(handler_response) is tuple
@@ -382,7 +382,7 @@ class CompileContext:
     handler_for: Callable[[str], Callable[..., t.Any]]
     validator_map: dict[str, t.Any]
     jsonifier: Jsonifier
-    # The store's threads, for an operation that may call it (None: everything on the event loop).
+    # How an operation that may call a blocking store runs (None: directly on the event loop).
     state_calls_for: Callable[[str], StateCalls | None] = lambda operation_id: None
 
 

@@ -90,9 +90,9 @@ def request_tenant(request: Any) -> str:
 
 
 def security_map(domain: Domain, state_calls: StateCalls | None = None) -> dict[str, type]:
-    """Connexion's ``security_map``: bearer schemes checked by ``domain`` (on ``state_calls``'
-    threads when its store may block: Connexion awaits a check that is a coroutine), the mock
-    API's header by the control token."""
+    """Connexion's ``security_map``: bearer schemes checked by ``domain`` (through
+    ``state_calls`` when its store may block: Connexion awaits a check that is a coroutine), the
+    mock API's header by the control token."""
     blocking = state_calls is not None and state_calls.blocking
 
     class BackendBearerSecurityHandler(connexion_compat.SchemeBearerSecurityHandler):

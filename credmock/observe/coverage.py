@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -125,12 +125,21 @@ class Coverage:
     the counts back, its own not yet written included."""
 
     def __init__(
-        self, counts: CoverageCounts, operations: Sequence[DeclaredOperation], *, shared: bool = False
+        self,
+        counts: CoverageCounts,
+        operations: Sequence[DeclaredOperation],
+        *,
+        shared: bool = False,
+        run: Callable[[Callable[[], None]], Awaitable[None]] | None = None,
     ) -> None:
-        """``shared``: other processes add to ``counts`` too (a SQLite file, Redis)."""
+        """``shared``: other processes add to ``counts`` too (a SQLite file, Redis). ``run``:
+        how the event loop calls a function that writes to ``counts`` without waiting on it (the
+        app's state calls); without it, the write is called on the loop (a memory store)."""
         self.counts = counts
         self.operations = tuple(operations)
         self.shared = shared
+        self._run = run
+        self._writes: set[asyncio.Task[None]] = set()  # running, kept until done
         self._pending: dict[CoverageKey, int] = {}
         self._lock = threading.Lock()
         self._flush_loop: asyncio.AbstractEventLoop | None = None  # where the write is scheduled
@@ -155,9 +164,17 @@ class Coverage:
             return
         wait = self._last_write + WRITE_INTERVAL - time.monotonic()
         if wait > 0:
-            loop.call_later(wait, self.flush)
+            loop.call_later(wait, self._flush_from_loop, loop)
         else:
-            loop.call_soon(self.flush)  # after this turn of the loop: the answer is sent first
+            loop.call_soon(self._flush_from_loop, loop)  # after this turn: the answer is sent first
+
+    def _flush_from_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._run is None:
+            self.flush()
+            return
+        write = loop.create_task(self._run(self.flush))
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
 
     def flush(self) -> None:
         """Add the counts not yet written to the store. A store that fails keeps nothing back:

@@ -22,6 +22,7 @@ from credmock.core.exceptions import ServiceUnavailable
 from credmock.core.identity import AuthorizationCode
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
+from credmock.store.from_loop import on_event_loop
 
 T = TypeVar("T")
 
@@ -185,22 +186,29 @@ class Store(Protocol):
 
 def guard_methods(cls: type, failures: tuple[type[Exception], ...], kind: str) -> None:
     """Make every public method of the store class ``cls`` (generators too, while they are read)
-    raise :class:`StoreError` with the reason instead of one of the driver's ``failures``."""
+    raise :class:`StoreError` with the reason instead of one of the driver's ``failures``.
+
+    A call made from a request on the event loop (:func:`~credmock.store.from_loop.on_event_loop`)
+    goes through the store's ``_from_loop(name, method, args, kwargs)``, which decides how it may
+    wait. A generator is not dispatched itself: it reads page after page through a public method
+    of its own, which is."""
 
     def reported(error: Exception) -> StoreError:
         return StoreError(f"the {kind} store failed: {describe_failure(error)}", kind=kind)
 
-    def guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    def guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
         def call(*args: Any, **kwargs: Any) -> Any:
             try:
+                if on_event_loop():
+                    return args[0]._from_loop(name, method, args, kwargs)
                 return method(*args, **kwargs)
             except failures as error:
                 raise reported(error) from None
 
         return call
 
-    def guarded_iterator(method: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    def guarded_iterator(name: str, method: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
         @functools.wraps(method)
         def read(*args: Any, **kwargs: Any) -> Iterator[Any]:
             try:
@@ -212,7 +220,8 @@ def guard_methods(cls: type, failures: tuple[type[Exception], ...], kind: str) -
 
     for name, method in list(vars(cls).items()):
         if not name.startswith("_") and inspect.isfunction(method):
-            setattr(cls, name, (guarded_iterator if inspect.isgeneratorfunction(method) else guarded)(method))
+            wrap = guarded_iterator if inspect.isgeneratorfunction(method) else guarded
+            setattr(cls, name, wrap(name, method))
 
 
 # host:port (or [v6]:port), as drivers write it into their messages.
@@ -268,7 +277,6 @@ def dump(record: Any) -> str:
     return json.dumps(dataclasses.asdict(record), separators=(",", ":"))
 
 
-_TUPLE_FIELDS: dict[type, frozenset[str]] = {}
 _HINTS: dict[type, dict[str, Any]] = {}
 
 
@@ -297,22 +305,33 @@ class _NamesOrAny(dict):
         return getattr(builtins, key, Any)
 
 
-def _tuple_fields(cls: type) -> frozenset[str]:
-    """Fields declared as tuples: JSON gives lists back."""
-    fields = _TUPLE_FIELDS.get(cls)
-    if fields is None:
+# How each field of a record class is rebuilt from JSON: as read, as a tuple, as a record, or as
+# a list of records (a customer's addresses). Worked out once per class.
+_AS_READ, _TUPLE, _RECORD, _RECORDS = range(4)
+_PLANS: dict[type, tuple[tuple[str, int, Any], ...]] = {}
+
+
+def _plan(cls: type) -> tuple[tuple[str, int, Any], ...]:
+    plan = _PLANS.get(cls)
+    if plan is None:
         hints = _hints(cls)
-        fields = frozenset(
-            name
-            for name, hint in hints.items()
-            if typing.get_origin(hint) is tuple
-            or (
-                typing.get_origin(hint) in (typing.Union, types.UnionType)
+        steps = []
+        for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+            hint = hints[field.name]
+            origin = typing.get_origin(hint)
+            if dataclasses.is_dataclass(hint):
+                steps.append((field.name, _RECORD, hint))
+            elif origin is tuple or (
+                origin in (typing.Union, types.UnionType)
                 and any(typing.get_origin(arg) is tuple for arg in typing.get_args(hint))
-            )
-        )
-        _TUPLE_FIELDS[cls] = fields
-    return fields
+            ):
+                steps.append((field.name, _TUPLE, None))
+            elif origin is list and dataclasses.is_dataclass((typing.get_args(hint) or (Any,))[0]):
+                steps.append((field.name, _RECORDS, typing.get_args(hint)[0]))
+            else:
+                steps.append((field.name, _AS_READ, None))
+        plan = _PLANS[cls] = tuple(steps)
+    return plan
 
 
 def load(cls: type[T], text: str | bytes) -> T:
@@ -322,20 +341,18 @@ def load(cls: type[T], text: str | bytes) -> T:
 def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
     """``cls`` from the dict :func:`dump` wrote: tuples and nested records rebuilt, unknown keys
     (a field a newer version added) ignored."""
-    hints = _hints(cls)
-    for name in _tuple_fields(cls):
-        if isinstance(data.get(name), list):
-            data[name] = tuple(data[name])
     values = {}
-    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if field.name not in data:
+    for name, kind, record in _plan(cls):
+        if name not in data:
             continue
-        value, hint = data[field.name], hints[field.name]
-        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
-            value = _from_dict(hint, value)  # type: ignore[arg-type]
-        elif typing.get_origin(hint) is list and isinstance(value, list):
-            (item,) = typing.get_args(hint) or (Any,)
-            if dataclasses.is_dataclass(item):  # a list of records (a customer's addresses)
-                value = [_from_dict(item, entry) for entry in value]  # type: ignore[arg-type]
-        values[field.name] = value
+        value = data[name]
+        if kind == _TUPLE:
+            if isinstance(value, list):
+                value = tuple(value)
+        elif kind == _RECORD:
+            if isinstance(value, dict):
+                value = _from_dict(record, value)
+        elif kind == _RECORDS and isinstance(value, list):
+            value = [_from_dict(record, entry) for entry in value]
+        values[name] = value
     return cls(**values)

@@ -22,10 +22,12 @@ customer before a reset never leaves a token of theirs after it.
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import dataclasses
 import json
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from credmock.core.coverage import CoverageKey
@@ -42,6 +44,7 @@ from credmock.store.base import (
     guard_methods,
     load,
 )
+from credmock.store.from_loop import STORE_THREADS, Threads, wait
 
 PREFIX = "credmock:"
 DELIVERIES = PREFIX + "deliveries"  # email id -> its SMTP delivery, for the emails of the outbox
@@ -193,6 +196,72 @@ return 1
 
 
 KIND = "Redis"
+T = TypeVar("T")
+SCRIPTS = {
+    "_fill": FILL,
+    "_add_access_token": ADD_ACCESS_TOKEN,
+    "_add_customer": ADD_CUSTOMER,
+    "_add_email": ADD_EMAIL,
+    "_set_delivery": SET_DELIVERY,
+    "_add_tenant": ADD_TENANT,
+    "_forget": FORGET_ACCESS_TOKENS,
+    "_replace_email_token": REPLACE_EMAIL_TOKEN,
+    "_spend_email_token": SPEND_EMAIL_TOKEN,
+    "_customer_by_email": CUSTOMER_BY_EMAIL,
+}
+# Methods that use a WATCH/MULTI transaction or a pipeline (redis.asyncio's differ from the
+# synchronous ones): from the event loop they run on a thread. Every other method sends plain
+# commands and scripts, the same through either client.
+ON_THREADS = frozenset(
+    {
+        "set_password_hash",
+        "change_login_email",
+        "record_login",
+        "replace_profile",
+        "activate_customer",
+        "add_coverage",
+        "purge",
+        "close",
+    }
+)
+
+
+class _Awaited:
+    """A ``redis.asyncio`` client whose commands are called like the synchronous client's: each
+    one awaited by the event loop, within the store's deadline, while the calling rule waits."""
+
+    def __init__(self, client: Any, timeout: float) -> None:
+        self._client = client
+        self._timeout = timeout
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        command = getattr(self._client, name)
+        timeout = self._timeout
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return wait(_within(command(*args, **kwargs), timeout))
+
+        setattr(self, name, call)  # found here next time, without __getattr__
+        return call
+
+
+def _awaited(script: Any, timeout: float) -> Callable[..., Any]:
+    def call(keys: list[str], args: list[Any]) -> Any:
+        return wait(_within(script(keys=keys, args=args), timeout))
+
+    return call
+
+
+async def _within(command: Awaitable[T], seconds: float) -> T:
+    """The answer to ``command``, or redis-py's TimeoutError past ``seconds`` (redis-py drops
+    the connection of a command cut short)."""
+    import redis
+
+    try:
+        async with asyncio.timeout(seconds):
+            return await command
+    except TimeoutError:
+        raise redis.TimeoutError(f"no answer from Redis within {seconds:g} s") from None
 
 
 def refusal_of_writes(client: Any) -> str | None:
@@ -209,7 +278,12 @@ def refusal_of_writes(client: Any) -> str | None:
 
 
 class RedisStore:
-    def __init__(self, client: Any) -> None:
+    def __init__(
+        self, client: Any, async_client: Callable[[], Any] | None = None, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        """The store over the redis-py ``client``; ``async_client`` makes the same client for
+        ``redis.asyncio``, once per event loop, so a request on the loop waits for Redis without
+        a thread (without it, such calls run on threads)."""
         import redis
 
         self._redis = client
@@ -223,17 +297,13 @@ class RedisStore:
             raise StoreError(f"cannot reach the Redis store of --state ({reason})", kind=KIND) from None
         if refusal is not None:
             raise StoreError(f"the Redis store of --state refuses writes ({refusal})", kind=KIND)
-        self._fill = client.register_script(FILL)
-        self._add_access_token = client.register_script(ADD_ACCESS_TOKEN)
-        self._add_customer = client.register_script(ADD_CUSTOMER)
-        self._add_email = client.register_script(ADD_EMAIL)
-        self._set_delivery = client.register_script(SET_DELIVERY)
-        self._add_tenant = client.register_script(ADD_TENANT)
-        self._forget = client.register_script(FORGET_ACCESS_TOKENS)
-        self._replace_email_token = client.register_script(REPLACE_EMAIL_TOKEN)
-        self._spend_email_token = client.register_script(SPEND_EMAIL_TOKEN)
-        self._customer_by_email = client.register_script(CUSTOMER_BY_EMAIL)
+        for attribute, script in SCRIPTS.items():
+            setattr(self, attribute, client.register_script(script))
         self._offset = RecentOffset()
+        self._threads = Threads()
+        self._async_client = async_client
+        self._timeout = timeout
+        self._loop_views: dict[Any, RedisStore] = {}  # event loop -> this store over async_client
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> RedisStore:
@@ -247,19 +317,56 @@ class RedisStore:
         database = urlsplit(url).path.strip("/") if url.startswith(("redis://", "rediss://")) else ""
         if database and not database.isdigit():  # redis-py would quietly use database 0
             raise ValueError("--state redis://HOST:PORT/DB: the database DB must be a number, e.g. /0")
+        options = {"decode_responses": True, "socket_connect_timeout": timeout, "socket_timeout": timeout}
         try:
             client = redis.Redis.from_url(
-                url,
-                decode_responses=True,
-                socket_connect_timeout=timeout,
-                socket_timeout=timeout,
-                retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+                url, retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)), **options
             )
         except ValueError:
             raise ValueError("--state redis://[:password@]HOST:PORT/DB is not a valid Redis URL") from None
-        return cls(client)
+
+        def async_client() -> Any:
+            import redis.asyncio
+
+            # Deadlines are set per call (_Awaited), not per socket read: redis.asyncio's socket
+            # timeouts cost a task and a timer on every command. Past STORE_THREADS calls at
+            # once, a call fails at once (a 503) instead of queueing behind a hanging Redis.
+            pool = redis.asyncio.ConnectionPool.from_url(
+                url,
+                max_connections=STORE_THREADS,
+                decode_responses=True,
+                socket_connect_timeout=timeout,
+                socket_timeout=None,
+            )
+            return redis.asyncio.Redis(connection_pool=pool)
+
+        return cls(client, async_client, timeout=timeout)
+
+    def _from_loop(self, name: str, function: Callable[..., T], args: tuple, kwargs: dict[str, Any]) -> T:
+        """A call from a request on the event loop: its commands through ``redis.asyncio``
+        (awaited by the loop), or on a thread for a transaction or a pipeline."""
+        if name in ON_THREADS or self._async_client is None:
+            return self._threads.run(function, *args, **kwargs)
+        return function(self._loop_view(), *args[1:], **kwargs)
+
+    def _loop_view(self) -> RedisStore:
+        """This store with its commands and scripts sent by this event loop's asyncio client."""
+        loop = asyncio.get_running_loop()
+        view = self._loop_views.get(loop)
+        if view is None:
+            client = self._async_client()  # type: ignore[misc]
+            view = copy.copy(self)
+            view._redis = _Awaited(client, self._timeout)
+            for attribute, script in SCRIPTS.items():
+                setattr(view, attribute, _awaited(client.register_script(script), self._timeout))
+            for stale in [other for other in self._loop_views if other.is_closed()]:
+                del self._loop_views[stale]
+            self._loop_views[loop] = view
+        return view
 
     def close(self) -> None:
+        self._threads.close()
+        self._loop_views.clear()
         self._redis.close()
 
     # Lifecycle --------------------------------------------------------------------------------
@@ -466,26 +573,27 @@ class RedisStore:
         self._set_delivery(keys=[DELIVERIES], args=[email_id, dump(delivery)])
 
     def emails(self) -> Iterator[Email]:
-        """Newest first, read a page at a time, small pages first (most callers want the newest);
-        the deliveries of a page in one more round trip, when there are any."""
+        """Newest first, read a page at a time, small pages first (most callers want the newest)."""
         start, size = 0, FIRST_PAGE
         while True:
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.lrange(PREFIX + "outbox", start, start + size - 1)
-            pipe.exists(DELIVERIES)
-            page, any_delivery = pipe.execute()
-            emails = [load(Email, raw) for raw in page]
-            if any_delivery and emails:
-                deliveries = self._redis.hmget(DELIVERIES, [email.id for email in emails])
-                emails = [
-                    dataclasses.replace(email, delivery=load(Delivery, raw)) if raw else email
-                    for email, raw in zip(emails, deliveries, strict=True)
-                ]
-            yield from emails
+            page = self.email_page(start, size)
+            yield from page
             if len(page) < size:
                 return
             start += size
             size = min(size * 4, PAGE)
+
+    def email_page(self, start: int, size: int) -> list[Email]:
+        """Up to ``size`` emails from the ``start``-th newest on, with their deliveries (one more
+        round trip when the page has emails)."""
+        emails = [load(Email, raw) for raw in self._redis.lrange(PREFIX + "outbox", start, start + size - 1)]
+        if not emails:
+            return emails
+        deliveries = self._redis.hmget(DELIVERIES, [email.id for email in emails])
+        return [
+            dataclasses.replace(email, delivery=load(Delivery, raw)) if raw else email
+            for email, raw in zip(emails, deliveries, strict=True)
+        ]
 
     def email_count(self) -> int:
         return self._redis.llen(PREFIX + "outbox")

@@ -15,9 +15,10 @@ import contextlib
 import dataclasses
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from credmock.core.coverage import CoverageKey
 from credmock.core.email_address import email_key
@@ -25,6 +26,7 @@ from credmock.core.identity import AuthorizationCode
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
 from credmock.store.base import DEFAULT_TIMEOUT, RecentOffset, StoreError, dump, guard_methods, load
+from credmock.store.from_loop import Threads
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
@@ -57,6 +59,7 @@ TABLES = (
     "meta", "tenants", "customers", "access_tokens", "email_tokens", "outbox", "deliveries", "idp_codes"
 )
 KIND = "SQLite"
+T = TypeVar("T")
 PAGE = 200
 FIRST_PAGE = 8
 # The API coverage counts: beside the state (not in TABLES, so a reset leaves them), created on
@@ -80,6 +83,7 @@ class SqliteStore:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._offset = RecentOffset()
+        self._threads = Threads()
         try:
             damage = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
             if damage != "ok":  # SQLite's words, over lines: one line here
@@ -112,17 +116,43 @@ class SqliteStore:
 
     @property
     def _db(self) -> sqlite3.Connection:
-        """This thread's connection (a sqlite3 connection belongs to its thread)."""
-        connection = getattr(self._local, "connection", None)
+        """This thread's connection (a sqlite3 connection belongs to its thread); on the event
+        loop (:meth:`_from_loop`), its connection that never waits for a lock."""
+        local = self._local
+        if getattr(local, "without_waiting", False):
+            connection = getattr(local, "connection_without_waiting", None)
+            if connection is None:
+                connection = local.connection_without_waiting = self._connect(timeout=0.0)
+            return connection
+        connection = getattr(local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            # NORMAL: a commit survives the process being killed; only a power cut may lose the last ones.
-            connection.execute("PRAGMA synchronous=NORMAL")
-            self._local.connection = connection
-            with self._connections_lock:
-                self._connections.append(connection)
+            connection = local.connection = self._connect(timeout=self.timeout)
         return connection
+
+    def _connect(self, *, timeout: float) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        # NORMAL: a commit survives the process being killed; only a power cut may lose the last ones.
+        connection.execute("PRAGMA synchronous=NORMAL")
+        with self._connections_lock:
+            self._connections.append(connection)
+        return connection
+
+    def _from_loop(self, name: str, function: Callable[..., T], args: tuple, kwargs: dict[str, Any]) -> T:
+        """A call from a request on the event loop: run at once when the file is free (each
+        method is one statement or one transaction that takes the write lock first, so a call
+        refused for a lock has changed nothing), else on a thread that waits for the lock up to
+        the deadline."""
+        local = self._local
+        local.without_waiting = True
+        try:
+            return function(*args, **kwargs)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+        finally:
+            local.without_waiting = False
+        return self._threads.run(function, *args, **kwargs)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -143,6 +173,7 @@ class SqliteStore:
         return rows[0] if rows else None
 
     def close(self) -> None:
+        self._threads.close()
         with self._connections_lock:
             for connection in self._connections:
                 with contextlib.suppress(sqlite3.ProgrammingError):  # another thread's, ended
@@ -364,19 +395,27 @@ class SqliteStore:
         """Newest first, read a page at a time, small pages first (most callers want the newest)."""
         before, size = None, FIRST_PAGE
         while True:
-            rows = self._db.execute(
-                "SELECT position, outbox.record, deliveries.record FROM outbox LEFT JOIN deliveries "
-                "ON deliveries.email_id = json_extract(outbox.record, '$.id') "
-                "WHERE ? IS NULL OR position < ? ORDER BY position DESC LIMIT ?",
-                (before, before, size),
-            ).fetchall()
-            for position, record, delivery in rows:
-                before = position
-                email = load(Email, record)
-                yield dataclasses.replace(email, delivery=load(Delivery, delivery)) if delivery else email
-            if len(rows) < size:
+            page, before = self.email_page(before, size)
+            yield from page
+            if len(page) < size:
                 return
             size = min(size * 4, PAGE)
+
+    def email_page(self, before: int | None, size: int) -> tuple[list[Email], int | None]:
+        """Up to ``size`` emails older than position ``before`` (None: the newest), newest first,
+        and the position of the last one (where the next page starts)."""
+        rows = self._db.execute(
+            "SELECT position, outbox.record, deliveries.record FROM outbox LEFT JOIN deliveries "
+            "ON deliveries.email_id = json_extract(outbox.record, '$.id') "
+            "WHERE ? IS NULL OR position < ? ORDER BY position DESC LIMIT ?",
+            (before, before, size),
+        ).fetchall()
+        page = []
+        for position, record, delivery in rows:
+            before = position
+            email = load(Email, record)
+            page.append(dataclasses.replace(email, delivery=load(Delivery, delivery)) if delivery else email)
+        return page, before
 
     def email_count(self) -> int:
         return self._one("SELECT COUNT(*) FROM outbox")[0]  # type: ignore[index]

@@ -1,0 +1,110 @@
+"""How a shared store is called by a request that runs on the event loop, without the loop ever
+waiting on the store.
+
+A request's rule is plain synchronous code (:mod:`credmock.domain`). The web layer runs it in a
+greenlet with a `greenback <https://greenback.readthedocs.io>`_ portal; a store method called
+there (:func:`on_event_loop`) may hand an awaitable to the loop (:func:`wait`) and is resumed
+with its result while the loop goes on serving other requests. Each store decides per method:
+
+- Redis sends its commands through ``redis.asyncio``: the request waits for the answer, the loop
+  does not, and no thread is involved;
+- SQLite runs a call at once when the file is free (a statement takes microseconds) and hands
+  it to a thread (:class:`Threads`) when the file is locked, where it may wait for the lock as
+  long as the store's deadline;
+- anything else (a ``WATCH``/``MULTI`` transaction, a method that reads page after page) runs
+  on a thread.
+
+Outside a portal (the Flask engine's threads, a test calling the domain, a store thread) every
+call is the plain synchronous one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+import greenlet
+
+T = TypeVar("T")
+
+# Threads waiting on a shared store at once: more than the connections a load test opens, few
+# enough that a hanging store ties up only them (each call ends at the store's deadline).
+STORE_THREADS = 32
+
+
+# True while a request's rule runs in its portal; a store thread runs with it False.
+_IN_PORTAL: ContextVar[bool] = ContextVar("credmock_in_portal", default=False)
+
+
+def on_event_loop() -> bool:
+    """Whether this call comes from a request's rule on the event loop (inside a portal)."""
+    return _IN_PORTAL.get()
+
+
+class _Rule(greenlet.greenlet):
+    """A request's rule, run in a greenlet whose parent awaits what it hands over."""
+
+
+def wait(awaitable: Awaitable[T]) -> T:
+    """The result of ``awaitable``, awaited by the event loop while this request's rule is
+    suspended (only where :func:`on_event_loop`)."""
+    current = greenlet.getcurrent()
+    return current.parent.switch(awaitable)  # type: ignore[union-attr]
+
+
+async def run_in_portal(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``function(*args, **kwargs)``, able to :func:`wait` (what the web layer calls)."""
+    if _IN_PORTAL.get():
+        return function(*args, **kwargs)
+    entered = _IN_PORTAL.set(True)
+    try:
+        here = greenlet.getcurrent()
+        rule = _Rule(functools.partial(function, *args, **kwargs), here)
+        rule.gr_context = here.gr_context  # the request's context variables, shared, not copied
+        handed = rule.switch()
+        while not rule.dead:
+            try:
+                answer = await handed
+            except BaseException as error:  # thrown into the rule, which may handle it
+                handed = rule.throw(error)
+            else:
+                handed = rule.switch(answer)
+        return handed
+    finally:
+        _IN_PORTAL.reset(entered)
+
+
+class Threads:
+    """A bounded pool of threads for the store calls that must block, started on first use (so
+    after the workers fork)."""
+
+    def __init__(self, threads: int = STORE_THREADS) -> None:
+        self._threads = threads
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="credmock-store")
+            return self._executor
+
+    def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``function(*args, **kwargs)`` on one of these threads, the event loop serving other
+        requests meanwhile; called where :func:`on_event_loop`."""
+        context = contextvars.copy_context()
+        context.run(_IN_PORTAL.set, False)  # the thread calls the store directly
+        call = functools.partial(context.run, function, *args, **kwargs)
+        return wait(asyncio.get_running_loop().run_in_executor(self._pool(), call))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
