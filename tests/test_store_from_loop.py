@@ -6,12 +6,21 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
 from credmock.store.from_loop import Threads, on_event_loop, run_in_portal, wait
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
+
+
+def run(main: Any) -> Any:
+    """``asyncio.run(main)`` on a thread of its own, as a server's loop runs: this test process
+    may have a loop running on its main thread already (the browser tests' driver)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, main).result()
 
 
 def test_a_rule_waits_while_the_loop_serves_others() -> None:
@@ -37,7 +46,7 @@ def test_a_rule_waits_while_the_loop_serves_others() -> None:
         answer, _ = await asyncio.gather(run_in_portal(rule), other_request())
         return answer
 
-    assert asyncio.run(main()) == "answer"
+    assert run(main()) == "answer"
     assert order == ["rule asked", "other request served", "store answered", "rule resumed"]
 
 
@@ -59,7 +68,7 @@ def test_a_failure_of_the_store_is_raised_in_the_rule_which_may_handle_it() -> N
         with pytest.raises(ConnectionError, match="store gone"):
             await run_in_portal(rule_that_does_not_handle)
 
-    asyncio.run(main())
+    run(main())
 
 
 def test_the_rule_shares_the_request_context_and_knows_it_is_on_the_loop() -> None:
@@ -73,7 +82,7 @@ def test_the_rule_shares_the_request_context_and_knows_it_is_on_the_loop() -> No
         inside = await run_in_portal(rule)
         return inside, REQUEST_ID.get()
 
-    (seen, on_loop), after = asyncio.run(main())
+    (seen, on_loop), after = run(main())
     assert (seen, on_loop) == ("request 7", True)
     assert after == "set by the rule"
     assert not on_event_loop()  # outside any request
@@ -95,9 +104,53 @@ def test_a_call_handed_to_the_store_threads_runs_off_the_loop_and_calls_the_stor
         return await run_in_portal(rule)
 
     try:
-        thread, on_loop, request_id = asyncio.run(main())
+        thread, on_loop, request_id = run(main())
     finally:
         threads.close()
     assert thread != loop_thread[0]
     assert on_loop is False  # the store thread calls the store's driver directly
     assert request_id == "request 8"
+
+
+def test_each_request_sees_its_own_context_in_a_runner_used_before() -> None:
+    """Rule runners are reused from request to request; a request's context variables never
+    reach the next one."""
+
+    def rule() -> str:
+        return REQUEST_ID.get()
+
+    async def request(request_id: str | None) -> str:
+        if request_id is not None:
+            REQUEST_ID.set(request_id)
+        return await run_in_portal(rule)
+
+    async def main() -> list[str]:
+        seen = []
+        for request_id in ("a", None, "c"):  # one after another: each reuses the same runner
+            seen.append(await asyncio.create_task(request(request_id)))
+        return seen
+
+    assert run(main()) == ["a", "none", "c"]
+
+
+def test_a_request_cancelled_while_its_rule_waits_leaves_the_next_ones_working() -> None:
+    async def never() -> None:
+        await asyncio.sleep(60)
+
+    def waiting_rule() -> None:
+        wait(never())
+
+    def failing_rule() -> None:
+        raise ValueError("the rule's own error")
+
+    async def main() -> int:
+        cancelled = asyncio.create_task(run_in_portal(waiting_rule))
+        await asyncio.sleep(0.01)
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        with pytest.raises(ValueError, match="the rule's own error"):
+            await run_in_portal(failing_rule)
+        return await run_in_portal(lambda: 42)
+
+    assert run(main()) == 42
