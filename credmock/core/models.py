@@ -356,7 +356,7 @@ class Customer:
         return view
 
 
-@dataclass
+@dataclass(frozen=True)
 class AccessToken:
     value: str
     tenant: str

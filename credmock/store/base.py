@@ -10,7 +10,6 @@ import json
 import math
 import re
 import sys
-import threading
 import time
 import types
 import typing
@@ -239,21 +238,36 @@ def describe_failure(error: Exception) -> str:
 
 class RecentOffset:
     """The clock offset as this process last read or wrote it, and when: a shared store answers
-    :meth:`Store.clock_offset` with ``max_age`` from it without a round trip."""
+    :meth:`Store.clock_offset` with ``max_age`` from it without a round trip. One tuple, replaced
+    whole: a reader never sees a value with another reading's time."""
 
     def __init__(self) -> None:
-        self._value = 0.0
-        self._at = -math.inf  # time.monotonic() of the read
-        self._lock = threading.Lock()
+        self._reading = (0.0, -math.inf)  # (offset, time.monotonic() of the read)
 
     def get(self, max_age: float) -> float | None:
-        with self._lock:
-            return self._value if time.monotonic() - self._at <= max_age else None
+        value, at = self._reading
+        return value if time.monotonic() - at <= max_age else None
 
     def set(self, value: float) -> float:
-        with self._lock:
-            self._value, self._at = value, time.monotonic()
+        self._reading = (value, time.monotonic())
         return value
+
+
+# Access tokens as read from a shared store, by their JSON: a token's record never changes (it is
+# only added and forgotten), so the same text always gives an equal, frozen AccessToken.
+_ACCESS_TOKENS: dict[str, AccessToken] = {}
+ACCESS_TOKENS_KEPT = 4096
+
+
+def load_access_token(text: str) -> AccessToken:
+    """The access token of the JSON ``text`` (:func:`dump`), parsed once while it is in use."""
+    token = _ACCESS_TOKENS.get(text)
+    if token is None:
+        token = load(AccessToken, text)
+        if len(_ACCESS_TOKENS) >= ACCESS_TOKENS_KEPT:
+            _ACCESS_TOKENS.clear()
+        _ACCESS_TOKENS[text] = token
+    return token
 
 
 def is_shared(url: str) -> bool:

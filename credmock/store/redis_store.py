@@ -43,6 +43,7 @@ from credmock.store.base import (
     dump,
     guard_methods,
     load,
+    load_access_token,
 )
 from credmock.store.from_loop import STORE_THREADS, Threads, wait
 
@@ -526,7 +527,7 @@ class RedisStore:
         that follows reads the clock, and so does the rest of the request."""
         raw, offset = self._redis.mget(f"{PREFIX}access:{value}", PREFIX + "clock")
         self._offset.set(float(offset or 0.0))
-        return load(AccessToken, raw) if raw else None
+        return load_access_token(raw) if raw else None
 
     def access_token_of_refresh_token(self, refresh_token: str) -> AccessToken | None:
         value = self._redis.get(f"{PREFIX}refresh:{refresh_token}")

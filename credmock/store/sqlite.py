@@ -25,7 +25,15 @@ from credmock.core.email_address import email_key
 from credmock.core.identity import AuthorizationCode
 from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
-from credmock.store.base import DEFAULT_TIMEOUT, RecentOffset, StoreError, dump, guard_methods, load
+from credmock.store.base import (
+    DEFAULT_TIMEOUT,
+    RecentOffset,
+    StoreError,
+    dump,
+    guard_methods,
+    load,
+    load_access_token,
+)
 from credmock.store.from_loop import Threads
 
 SCHEMA = """
@@ -320,11 +328,11 @@ class SqliteStore:
             value,
         )
         self._offset.set(float(offset or 0.0))
-        return load(AccessToken, record) if record else None
+        return load_access_token(record) if record else None
 
     def access_token_of_refresh_token(self, refresh_token: str) -> AccessToken | None:
         row = self._one("SELECT record FROM access_tokens WHERE refresh_token = ?", refresh_token)
-        return load(AccessToken, row[0]) if row else None
+        return load_access_token(row[0]) if row else None
 
     def spend_refresh_token(self, refresh_token: str) -> bool:
         spent = self._db.execute(
