@@ -215,6 +215,63 @@ def test_redis_paused_answers_503_within_its_deadline_and_never_holds_other_requ
     assert one_line_reasons(server.stop(), "Redis")
 
 
+def concurrent_reset_requests(base_url: str, token: str, requests: int) -> list[tuple[httpx.Response, float]]:
+    answers: list[tuple[httpx.Response, float]] = []
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        callers = [
+            threading.Thread(target=lambda: answers.append(timed(reset_request, client, token)))
+            for _ in range(requests)
+        ]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join()
+    return answers
+
+
+def test_redis_serves_more_requests_at_once_than_its_connections_and_bounds_them_when_paused(
+    redis_store, redis_mock
+) -> None:
+    """More requests at once than the 32 connections to Redis: when Redis blinks, each waits its
+    turn and is answered; when it stays paused, each answers 503 within its own deadline, the
+    ones waiting for a connection included, while the loop stays free."""
+    server, http = redis_mock
+    token = anonymous_token(http)
+    requests = 64
+    # Redis blinks for less than the deadline while all of them wait: each is answered.
+    blinked: list[tuple[httpx.Response, float]] = []
+    redis_store.process.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]
+    try:
+        caller = threading.Thread(
+            target=lambda: blinked.extend(concurrent_reset_requests(server.base_url, token, requests))
+        )
+        caller.start()
+        time.sleep(STORE_TIMEOUT * 0.3)
+    finally:
+        redis_store.process.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
+    caller.join()
+    assert sorted(response.status_code for response, _ in blinked) == [204] * requests
+
+    redis_store.process.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]
+    try:
+        paused: list[tuple[httpx.Response, float]] = []
+        caller = threading.Thread(
+            target=lambda: paused.extend(concurrent_reset_requests(server.base_url, token, requests))
+        )
+        caller.start()
+        time.sleep(0.3)
+        assert_no_store_needed_answers_at_once(http)
+        caller.join()
+    finally:
+        redis_store.process.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
+    assert len(paused) == requests
+    for response, seconds in paused:
+        assert_unavailable(response, "Redis")
+        assert seconds < STORE_BOUND
+    wait_until(lambda: health_status(http) == 200)
+    assert reset_request(http, token).status_code == 204
+
+
 def test_redis_out_of_memory_answers_503_to_writes_while_reads_go_on(redis_store, redis_mock) -> None:
     _, http = redis_mock
     token = anonymous_token(http)

@@ -330,11 +330,12 @@ class RedisStore:
             import redis.asyncio
 
             # Deadlines are set per call (_Awaited), not per socket read: redis.asyncio's socket
-            # timeouts cost a task and a timer on every command. Past STORE_THREADS calls at
-            # once, a call fails at once (a 503) instead of queueing behind a hanging Redis.
-            pool = redis.asyncio.ConnectionPool.from_url(
+            # timeouts cost a task and a timer on every command. At most STORE_THREADS calls
+            # at once; a call beyond them waits for a connection, within its own deadline.
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
                 url,
                 max_connections=STORE_THREADS,
+                timeout=None,
                 decode_responses=True,
                 socket_connect_timeout=timeout,
                 socket_timeout=None,
