@@ -135,6 +135,11 @@ local id = redis.call('HGET', KEYS[1], ARGV[1])
 if not id then return false end
 return redis.call('GET', ARGV[2] .. id)
 """
+# Add to the API coverage counts (the hash KEYS[1]) each field ARGV[i] its count ARGV[i + 1]:
+# every count or none, in one round trip.
+ADD_COVERAGE = """
+for i = 1, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+"""
 SET_DELIVERY = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 """
@@ -209,10 +214,11 @@ SCRIPTS = {
     "_replace_email_token": REPLACE_EMAIL_TOKEN,
     "_spend_email_token": SPEND_EMAIL_TOKEN,
     "_customer_by_email": CUSTOMER_BY_EMAIL,
+    "_add_coverage": ADD_COVERAGE,
 }
-# Methods that use a WATCH/MULTI transaction or a pipeline (redis.asyncio's differ from the
-# synchronous ones): from the event loop they run on a thread. Every other method sends plain
-# commands and scripts, the same through either client.
+# Methods that use a WATCH/MULTI transaction (redis.asyncio's differs from the synchronous one),
+# and the purge (at most every few seconds): from the event loop they run on a thread. Every
+# other method sends plain commands and scripts, the same through either client.
 ON_THREADS = frozenset(
     {
         "set_password_hash",
@@ -220,7 +226,6 @@ ON_THREADS = frozenset(
         "record_login",
         "replace_profile",
         "activate_customer",
-        "add_coverage",
         "purge",
         "close",
     }
@@ -617,10 +622,10 @@ class RedisStore:
     # API coverage -----------------------------------------------------------------------------
 
     def add_coverage(self, counts: Mapping[CoverageKey, int]) -> None:
-        pipe = self._redis.pipeline(transaction=True)  # MULTI/EXEC: every count or none
+        arguments: list[str | int] = []
         for key, requests in counts.items():
-            pipe.hincrby(COVERAGE, json.dumps(key), requests)
-        pipe.execute()
+            arguments += [json.dumps(key), requests]
+        self._add_coverage(keys=[COVERAGE], args=arguments)
 
     def coverage(self) -> dict[CoverageKey, int]:
         counts: dict[CoverageKey, int] = {}
