@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from credmock.store.from_loop import Threads, on_event_loop, run_in_portal, wait
+from credmock.store.from_loop import Portal, Threads, on_event_loop, wait
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
 
@@ -43,7 +43,7 @@ def test_a_rule_waits_while_the_loop_serves_others() -> None:
         order.append("other request served")
 
     async def main() -> str:
-        answer, _ = await asyncio.gather(run_in_portal(rule), other_request())
+        answer, _ = await asyncio.gather(Portal().run(rule), other_request())
         return answer
 
     assert run(main()) == "answer"
@@ -64,9 +64,9 @@ def test_a_failure_of_the_store_is_raised_in_the_rule_which_may_handle_it() -> N
         wait(failing())
 
     async def main() -> None:
-        assert await run_in_portal(rule) == "handled"
+        assert await Portal().run(rule) == "handled"
         with pytest.raises(ConnectionError, match="store gone"):
-            await run_in_portal(rule_that_does_not_handle)
+            await Portal().run(rule_that_does_not_handle)
 
     run(main())
 
@@ -79,7 +79,7 @@ def test_the_rule_shares_the_request_context_and_knows_it_is_on_the_loop() -> No
 
     async def main() -> tuple[tuple[str, bool], str]:
         REQUEST_ID.set("request 7")
-        inside = await run_in_portal(rule)
+        inside = await Portal().run(rule)
         return inside, REQUEST_ID.get()
 
     (seen, on_loop), after = run(main())
@@ -101,7 +101,7 @@ def test_a_call_handed_to_the_store_threads_runs_off_the_loop_and_calls_the_stor
 
     async def main() -> tuple[int, bool, str]:
         REQUEST_ID.set("request 8")
-        return await run_in_portal(rule)
+        return await Portal().run(rule)
 
     try:
         thread, on_loop, request_id = run(main())
@@ -116,13 +116,15 @@ def test_each_request_sees_its_own_context_in_a_runner_used_before() -> None:
     """Rule runners are reused from request to request; a request's context variables never
     reach the next one."""
 
+    portal = Portal()
+
     def rule() -> str:
         return REQUEST_ID.get()
 
     async def request(request_id: str | None) -> str:
         if request_id is not None:
             REQUEST_ID.set(request_id)
-        return await run_in_portal(rule)
+        return await portal.run(rule)
 
     async def main() -> list[str]:
         seen = []
@@ -143,14 +145,16 @@ def test_a_request_cancelled_while_its_rule_waits_leaves_the_next_ones_working()
     def failing_rule() -> None:
         raise ValueError("the rule's own error")
 
+    portal = Portal()
+
     async def main() -> int:
-        cancelled = asyncio.create_task(run_in_portal(waiting_rule))
+        cancelled = asyncio.create_task(portal.run(waiting_rule))
         await asyncio.sleep(0.01)
         cancelled.cancel()
         with pytest.raises(asyncio.CancelledError):
             await cancelled
         with pytest.raises(ValueError, match="the rule's own error"):
-            await run_in_portal(failing_rule)
-        return await run_in_portal(lambda: 42)
+            await portal.run(failing_rule)
+        return await portal.run(lambda: 42)
 
     assert run(main()) == 42

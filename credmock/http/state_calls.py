@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from credmock.store.from_loop import run_in_portal
+from credmock.store.from_loop import Portal
 
 T = TypeVar("T")
 
@@ -25,8 +25,9 @@ class StateCalls:
 
     def __init__(self, *, blocking: bool) -> None:
         self.blocking = blocking
+        self._portal = Portal()
 
     async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         if not self.blocking:
             return function(*args, **kwargs)
-        return await run_in_portal(function, *args, **kwargs)
+        return await self._portal.run(function, *args, **kwargs)

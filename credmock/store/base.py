@@ -207,7 +207,7 @@ def guard_methods(cls: type, failures: tuple[type[Exception], ...], kind: str) -
 
         return call
 
-    def guarded_iterator(name: str, method: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    def guarded_iterator(method: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
         @functools.wraps(method)
         def read(*args: Any, **kwargs: Any) -> Iterator[Any]:
             try:
@@ -219,8 +219,10 @@ def guard_methods(cls: type, failures: tuple[type[Exception], ...], kind: str) -
 
     for name, method in list(vars(cls).items()):
         if not name.startswith("_") and inspect.isfunction(method):
-            wrap = guarded_iterator if inspect.isgeneratorfunction(method) else guarded
-            setattr(cls, name, wrap(name, method))
+            if inspect.isgeneratorfunction(method):
+                setattr(cls, name, guarded_iterator(method))
+            else:
+                setattr(cls, name, guarded(name, method))
 
 
 # host:port (or [v6]:port), as drivers write it into their messages.
@@ -253,21 +255,24 @@ class RecentOffset:
         return value
 
 
-# Access tokens as read from a shared store, by their JSON: a token's record never changes (it is
-# only added and forgotten), so the same text always gives an equal, frozen AccessToken.
-_ACCESS_TOKENS: dict[str, AccessToken] = {}
-ACCESS_TOKENS_KEPT = 4096
+class ParsedAccessTokens:
+    """Access tokens as a shared store read them, by their JSON: a token's record never changes
+    (it is only added and forgotten), so the same text always gives an equal, frozen AccessToken,
+    parsed once while it is in use."""
 
+    KEPT = 4096
 
-def load_access_token(text: str) -> AccessToken:
-    """The access token of the JSON ``text`` (:func:`dump`), parsed once while it is in use."""
-    token = _ACCESS_TOKENS.get(text)
-    if token is None:
-        token = load(AccessToken, text)
-        if len(_ACCESS_TOKENS) >= ACCESS_TOKENS_KEPT:
-            _ACCESS_TOKENS.clear()
-        _ACCESS_TOKENS[text] = token
-    return token
+    def __init__(self) -> None:
+        self._tokens: dict[str, AccessToken] = {}
+
+    def load(self, text: str) -> AccessToken:
+        token = self._tokens.get(text)
+        if token is None:
+            token = load(AccessToken, text)
+            if len(self._tokens) >= self.KEPT:
+                self._tokens.clear()
+            self._tokens[text] = token
+        return token
 
 
 def is_shared(url: str) -> bool:

@@ -2,7 +2,7 @@
 waiting on the store.
 
 A request's rule is plain synchronous code (:mod:`credmock.domain`). The web layer runs it in a
-greenlet (:func:`run_in_portal`, the "portal"); a store method called there
+greenlet (:class:`Portal`); a store method called there
 (:func:`on_event_loop`) may hand an awaitable to the loop (:func:`wait`): the greenlet switches
 to the loop, which awaits it while serving other requests, and back with the result. Each store
 decides per method:
@@ -79,8 +79,6 @@ class _RuleRunner(greenlet.greenlet):
             rule = self.parent.switch(done)  # type: ignore[union-attr]
 
 
-# The rule runners of each thread that runs an event loop, not running a rule now.
-_idle = threading.local()
 IDLE_RUNNERS = 64  # kept beyond this many, a runner is dropped when its rule ends
 
 
@@ -90,36 +88,43 @@ def wait(awaitable: Awaitable[T]) -> T:
     return greenlet.getcurrent().parent.switch(awaitable)  # type: ignore[union-attr]
 
 
-async def run_in_portal(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """``function(*args, **kwargs)``, able to :func:`wait` (what the web layer calls)."""
-    if _IN_PORTAL.get():
-        return function(*args, **kwargs)
-    idle: list[_RuleRunner] | None = getattr(_idle, "runners", None)
-    if idle is None:
-        idle = _idle.runners = []
-    runner = idle.pop() if idle else _RuleRunner()
-    entered = _IN_PORTAL.set(True)
-    try:
-        runner.gr_context = greenlet.getcurrent().gr_context  # the request's context variables
-        handed = runner.switch(functools.partial(function, *args, **kwargs))
-        while type(handed) is not _Done:
-            try:
-                answer = await handed
-            except BaseException as error:  # thrown into the rule, which may handle it
-                handed = runner.throw(error)
-            else:
-                handed = runner.switch(answer)
-    except BaseException:
-        runner = None  # type: ignore[assignment]  # cut short (cancelled): not reused
-        raise
-    finally:
-        _IN_PORTAL.reset(entered)
-        if runner is not None and len(idle) < IDLE_RUNNERS:
-            runner.gr_context = None
-            idle.append(runner)
-    if handed.error is not None:
-        raise handed.error
-    return handed.result
+class Portal:
+    """Runs a request's rule so that it can :func:`wait` (what the web layer calls), in a rule
+    runner of this portal's, kept for the next rule of the same thread's event loop."""
+
+    def __init__(self) -> None:
+        self._idle = threading.local()  # .runners: the runners of this thread not running a rule
+
+    async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``function(*args, **kwargs)``, able to :func:`wait`."""
+        if _IN_PORTAL.get():
+            return function(*args, **kwargs)
+        idle: list[_RuleRunner] | None = getattr(self._idle, "runners", None)
+        if idle is None:
+            idle = self._idle.runners = []
+        runner = idle.pop() if idle else _RuleRunner()
+        entered = _IN_PORTAL.set(True)
+        try:
+            runner.gr_context = greenlet.getcurrent().gr_context  # the request's context variables
+            handed = runner.switch(functools.partial(function, *args, **kwargs))
+            while type(handed) is not _Done:
+                try:
+                    answer = await handed
+                except BaseException as error:  # thrown into the rule, which may handle it
+                    handed = runner.throw(error)
+                else:
+                    handed = runner.switch(answer)
+        except BaseException:
+            runner = None  # type: ignore[assignment]  # cut short (cancelled): not reused
+            raise
+        finally:
+            _IN_PORTAL.reset(entered)
+            if runner is not None and len(idle) < IDLE_RUNNERS:
+                runner.gr_context = None
+                idle.append(runner)
+        if handed.error is not None:
+            raise handed.error
+        return handed.result
 
 
 class Threads:

@@ -37,13 +37,13 @@ from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
 from credmock.store.base import (
     DEFAULT_TIMEOUT,
+    ParsedAccessTokens,
     RecentOffset,
     StoreError,
     describe_failure,
     dump,
     guard_methods,
     load,
-    load_access_token,
 )
 from credmock.store.from_loop import STORE_THREADS, Threads, wait
 
@@ -306,6 +306,7 @@ class RedisStore:
         for attribute, script in SCRIPTS.items():
             setattr(self, attribute, client.register_script(script))
         self._offset = RecentOffset()
+        self._access_tokens = ParsedAccessTokens()
         self._threads = Threads()
         self._async_client = async_client
         self._timeout = timeout
@@ -351,7 +352,7 @@ class RedisStore:
 
     def _from_loop(self, name: str, function: Callable[..., T], args: tuple, kwargs: dict[str, Any]) -> T:
         """A call from a request on the event loop: its commands through ``redis.asyncio``
-        (awaited by the loop), or on a thread for a transaction or a pipeline."""
+        (awaited by the loop), or on a thread for the methods of :data:`ON_THREADS`."""
         if name in ON_THREADS or self._async_client is None:
             return self._threads.run(function, *args, **kwargs)
         return function(self._loop_view(), *args[1:], **kwargs)
@@ -533,7 +534,7 @@ class RedisStore:
         that follows reads the clock, and so does the rest of the request."""
         raw, offset = self._redis.mget(f"{PREFIX}access:{value}", PREFIX + "clock")
         self._offset.set(float(offset or 0.0))
-        return load_access_token(raw) if raw else None
+        return self._access_tokens.load(raw) if raw else None
 
     def access_token_of_refresh_token(self, refresh_token: str) -> AccessToken | None:
         value = self._redis.get(f"{PREFIX}refresh:{refresh_token}")

@@ -27,12 +27,12 @@ from credmock.core.messages import Delivery, Email
 from credmock.core.models import AccessToken, Customer, EmailToken
 from credmock.store.base import (
     DEFAULT_TIMEOUT,
+    ParsedAccessTokens,
     RecentOffset,
     StoreError,
     dump,
     guard_methods,
     load,
-    load_access_token,
 )
 from credmock.store.from_loop import Threads
 
@@ -91,6 +91,7 @@ class SqliteStore:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._offset = RecentOffset()
+        self._access_tokens = ParsedAccessTokens()
         self._threads = Threads()
         try:
             damage = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
@@ -328,11 +329,11 @@ class SqliteStore:
             value,
         )
         self._offset.set(float(offset or 0.0))
-        return load_access_token(record) if record else None
+        return self._access_tokens.load(record) if record else None
 
     def access_token_of_refresh_token(self, refresh_token: str) -> AccessToken | None:
         row = self._one("SELECT record FROM access_tokens WHERE refresh_token = ?", refresh_token)
-        return load_access_token(row[0]) if row else None
+        return self._access_tokens.load(row[0]) if row else None
 
     def spend_refresh_token(self, refresh_token: str) -> bool:
         spent = self._db.execute(
