@@ -10,6 +10,7 @@ import json
 import signal
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,6 +141,67 @@ def test_redis_clock_and_reset_are_shared(clients) -> None:
 
     assert b.get("/_mock/clock").json()["offsetSeconds"] == 0
     assert "new@example.com" not in {c["email"] for c in b.get(f"/_mock/tenants/{TENANT}/customers").json()}
+
+
+def refused_soon(http: httpx.Client, token: str, grace: float = 0.5) -> bool:
+    """Whether ``http``'s instance answers 401 to ``token`` within ``grace`` seconds: another
+    instance's change reaches it when Redis's announcement does, a fraction of a millisecond
+    later (an instance that kept the token without hearing of the change never refuses it)."""
+    deadline = time.monotonic() + grace
+    while True:
+        status = http.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code
+        if status == 401 or time.monotonic() > deadline:
+            return status == 401
+        time.sleep(0.01)
+
+
+def test_redis_token_logged_out_on_one_instance_is_refused_by_the_other_that_kept_it(clients) -> None:
+    """B keeps the tokens it checked (and the clock) and checks them again without asking Redis,
+    for as long as Redis announces their changes to it: A's logout must reach B."""
+    a, b = clients
+    token = customer_token(a, ALICE["email"]).json()["access_token"]
+    for _ in range(3):  # checked, kept, and checked again from what B keeps
+        assert b.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code == 200
+
+    logout = a.get(f"/customer/{TENANT}/logout", params={"accessToken": token}, headers=bearer(token))
+
+    assert logout.status_code == 204
+    assert refused_soon(b, token)
+    assert a.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code == 401
+
+
+def test_redis_clock_moved_on_one_instance_expires_the_token_the_other_kept(clients) -> None:
+    a, b = clients
+    token = customer_token(a, ALICE["email"]).json()["access_token"]
+    assert b.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code == 200
+
+    assert a.post("/_mock/clock", json={"advanceSeconds": 30 * 86_400}).status_code == 200
+
+    assert refused_soon(b, token)
+
+
+def test_redis_restarted_empty_the_tokens_an_instance_kept_are_refused(tmp_path: Path) -> None:
+    """Redis restarted without its data: the tokens it held are gone, and an instance that kept
+    them forgets them with the connection that told it of changes. A reset request for an
+    unknown address needs nothing but the token: 204 while it is valid, 401 once it is not."""
+    with (
+        RedisServer(tmp_path) as redis,
+        ServerProcess(["--state", redis.url, "--reset-on-start"]) as server,
+        httpx.Client(base_url=server.base_url, timeout=30) as http,
+    ):
+        token = anonymous_token(http)
+
+        def reset_request() -> int:
+            body = {"email": "nobody@example.com"}
+            answer = http.post(f"/customer/{TENANT}/password/reset", json=body, headers=bearer(token))
+            return answer.status_code
+
+        assert [reset_request() for _ in range(3)] == [204, 204, 204]
+
+        redis.stop()
+        redis.start()
+
+        assert reset_request() == 401
 
 
 # SQLite across a kill -9 -------------------------------------------------------------------------

@@ -45,9 +45,16 @@ from credmock.store.base import (
     guard_methods,
     load,
 )
+from credmock.store.deadlines import Deadlines
 from credmock.store.from_loop import STORE_THREADS, Threads, wait
+from credmock.store.redis_tracking import TrackedKeys
 
 PREFIX = "credmock:"
+CLOCK = PREFIX + "clock"
+ACCESS = PREFIX + "access:"
+# What a request's loop keeps between requests while Redis announces its changes
+# (redis_tracking.py): access tokens (only added and forgotten) and the clock.
+TRACKED_PREFIXES = (ACCESS, CLOCK)
 DELIVERIES = PREFIX + "deliveries"  # email id -> its SMTP delivery, for the emails of the outbox
 # Keys outlive their token by this long at most: past it no clock setting can still need them.
 TTL_MARGIN = 2 * 86_400
@@ -236,38 +243,37 @@ class _Awaited:
     """A ``redis.asyncio`` client whose commands are called like the synchronous client's: each
     one awaited by the event loop, within the store's deadline, while the calling rule waits."""
 
-    def __init__(self, client: Any, timeout: float) -> None:
+    def __init__(self, client: Any, deadlines: Deadlines) -> None:
         self._client = client
-        self._timeout = timeout
+        self._deadlines = deadlines
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         command = getattr(self._client, name)
-        timeout = self._timeout
+        deadlines = self._deadlines
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            return wait(_within(command(*args, **kwargs), timeout))
+            return wait(_within(command(*args, **kwargs), deadlines))
 
         setattr(self, name, call)  # found here next time, without __getattr__
         return call
 
 
-def _awaited(script: Any, timeout: float) -> Callable[..., Any]:
+def _awaited(script: Any, deadlines: Deadlines) -> Callable[..., Any]:
     def call(keys: list[str], args: list[Any]) -> Any:
-        return wait(_within(script(keys=keys, args=args), timeout))
+        return wait(_within(script(keys=keys, args=args), deadlines))
 
     return call
 
 
-async def _within(command: Awaitable[T], seconds: float) -> T:
-    """The answer to ``command``, or redis-py's TimeoutError past ``seconds`` (redis-py drops
+async def _within(command: Awaitable[T], deadlines: Deadlines) -> T:
+    """The answer to ``command``, or redis-py's TimeoutError past the deadline (redis-py drops
     the connection of a command cut short)."""
     import redis
 
     try:
-        async with asyncio.timeout(seconds):
-            return await command
+        return await deadlines.within(command)
     except TimeoutError:
-        raise redis.TimeoutError(f"no answer from Redis within {seconds:g} s") from None
+        raise redis.TimeoutError(f"no answer from Redis within {deadlines.seconds:g} s") from None
 
 
 def refusal_of_writes(client: Any) -> str | None:
@@ -311,6 +317,7 @@ class RedisStore:
         self._async_client = async_client
         self._timeout = timeout
         self._loop_views: dict[Any, RedisStore] = {}  # event loop -> this store over async_client
+        self._tracked: TrackedKeys | None = None  # a loop view's: the keys its loop keeps
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> RedisStore:
@@ -364,9 +371,12 @@ class RedisStore:
         if view is None:
             client = self._async_client()  # type: ignore[misc]
             view = copy.copy(self)
-            view._redis = _Awaited(client, self._timeout)
+            deadlines = Deadlines(self._timeout)
+            view._redis = _Awaited(client, deadlines)
             for attribute, script in SCRIPTS.items():
-                setattr(view, attribute, _awaited(client.register_script(script), self._timeout))
+                setattr(view, attribute, _awaited(client.register_script(script), deadlines))
+            view._tracked = TrackedKeys.over_pool(client.connection_pool, TRACKED_PREFIXES, self._timeout)
+            view._tracked.start()
             for stale in [other for other in self._loop_views if other.is_closed()]:
                 del self._loop_views[stale]
             self._loop_views[loop] = view
@@ -374,6 +384,8 @@ class RedisStore:
 
     def close(self) -> None:
         self._threads.close()
+        for view in self._loop_views.values():
+            view._tracked.stop()  # type: ignore[union-attr]
         self._loop_views.clear()
         self._redis.close()
 
@@ -387,6 +399,7 @@ class RedisStore:
         arguments = [PREFIX, "1" if replace else "", json.dumps(tenants), json.dumps(records)]
         filled = self._fill(keys=[], args=arguments) == 1
         if filled and replace:
+            self._forget_tracked()
             self._offset.set(0.0)
         return filled
 
@@ -520,7 +533,7 @@ class RedisStore:
     def add_access_token(self, token: AccessToken) -> bool:
         customer = token.customer_id is not None
         keys = [
-            f"{PREFIX}access:{token.value}",
+            ACCESS + token.value,
             f"{PREFIX}refresh:{token.refresh_token}" if token.refresh_token else "",
             PREFIX + "access_expiry",
             self._customer_key(token.tenant, token.customer_id) if customer else "",  # type: ignore[arg-type]
@@ -531,8 +544,20 @@ class RedisStore:
 
     def access_token(self, value: str) -> AccessToken | None:
         """The token, and the clock's offset in the same round trip: the check of the token
-        that follows reads the clock, and so does the rest of the request."""
-        raw, offset = self._redis.mget(f"{PREFIX}access:{value}", PREFIX + "clock")
+        that follows reads the clock, and so does the rest of the request. On a loop that keeps
+        both (:class:`TrackedKeys`), no round trip."""
+        key = ACCESS + value
+        tracked = self._tracked
+        stamp = None
+        if tracked is not None:
+            raw, offset = tracked.get(key), tracked.get(CLOCK)
+            if raw is not None and offset is not None:
+                self._offset.set(float(offset))
+                return self._access_tokens.load(raw)
+            stamp = tracked.stamp()
+        raw, offset = self._redis.mget(key, CLOCK)
+        if tracked is not None:
+            tracked.keep(stamp, {key: raw, CLOCK: offset or "0"})
         self._offset.set(float(offset or 0.0))
         return self._access_tokens.load(raw) if raw else None
 
@@ -545,9 +570,22 @@ class RedisStore:
 
     def forget_access_tokens(self, tenant: str, customer_id: str, session_id: str | None = None) -> None:
         self._forget(keys=[f"{PREFIX}tokens_of:{tenant}:{customer_id}"], args=[PREFIX, "", session_id or ""])
+        self._forget_tracked()
 
     def forget_access_token(self, value: str) -> None:
         self._forget(keys=[], args=[PREFIX, value, ""])
+        self._forget_tracked(ACCESS + value)
+
+    def _forget_tracked(self, *keys: str) -> None:
+        """What this process changed, forgotten by its loop at once (all with no ``keys``),
+        without waiting for Redis's announcement. Off the loop (a store thread) there is nothing
+        to forget here: the announcement does it."""
+        if self._tracked is None:
+            return
+        if keys:
+            self._tracked.forget(*keys)
+        else:
+            self._tracked.forget_all()
 
     # Email tokens -----------------------------------------------------------------------------
 
@@ -612,13 +650,23 @@ class RedisStore:
     # Clock ------------------------------------------------------------------------------------
 
     def clock_offset(self, max_age: float = 0.0) -> float:
+        tracked = self._tracked
+        kept = tracked.get(CLOCK) if tracked is not None else None
+        if kept is not None:
+            return self._offset.set(float(kept))
         recent = self._offset.get(max_age) if max_age else None
         if recent is not None:
             return recent
-        return self._offset.set(float(self._redis.get(PREFIX + "clock") or 0.0))
+        stamp = tracked.stamp() if tracked is not None else None
+        offset = self._redis.get(CLOCK) or "0"
+        if tracked is not None:
+            tracked.keep(stamp, {CLOCK: offset})
+        return self._offset.set(float(offset))
 
     def advance_clock(self, seconds: float) -> float:
-        return self._offset.set(float(self._redis.incrbyfloat(PREFIX + "clock", seconds)))
+        offset = self._offset.set(float(self._redis.incrbyfloat(CLOCK, seconds)))
+        self._forget_tracked(CLOCK)
+        return offset
 
     # API coverage -----------------------------------------------------------------------------
 
@@ -645,7 +693,6 @@ class RedisStore:
             self.forget_access_token(value)
         for value in self._redis.zrangebyscore(PREFIX + "email_expiry", "-inf", now):
             self.spend_email_token(value)
-
 
     # Double opt-in and the mock identity provider ---------------------------------------------
 
@@ -675,7 +722,6 @@ class RedisStore:
     def spend_authorization_code(self, value: str) -> AuthorizationCode | None:
         raw = self._redis.getdel(f"{PREFIX}idp_code:{value}")
         return load(AuthorizationCode, raw) if raw else None
-
 
 
 def _redis_failures() -> tuple[type[Exception], ...]:
