@@ -160,3 +160,41 @@ def test_a_redis_that_stops_answering_is_noticed_by_the_heartbeat(tmp_path: Path
     with RedisServer(tmp_path) as server:
         noticed = run(main(server))
     assert noticed < 2.0  # a heartbeat of silence, then the deadline for the PING's answer
+
+
+def test_a_redis_refusing_tracking_is_said_once_and_nothing_kept(redis_server, monkeypatch, caplog) -> None:
+    """An ACL user without the CLIENT command: one warning, no retries, every read from Redis."""
+    monkeypatch.setattr(redis_tracking, "RETRY_AFTER", 0.02)
+    admin = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    password = "acl-user-secret-7f3a"
+    admin.acl_setuser(
+        "no-client",
+        enabled=True,
+        passwords=[f"+{password}"],
+        keys=["*"],
+        channels=["*"],
+        commands=["+@all", "-client"],
+    )
+    url = redis_server.url.replace("redis://", f"redis://no-client:{password}@", 1)
+
+    async def main() -> None:
+        pool = redis.asyncio.ConnectionPool.from_url(url, decode_responses=True)
+        tracked = TrackedKeys.over_pool(pool, PREFIXES, 2.0)
+        tracked.start()
+        try:
+            await asyncio.sleep(0.3)  # many retry intervals
+            assert not tracked.following
+            tracked.keep(tracked.stamp(), {TOKEN: "read"})
+            assert tracked.get(TOKEN) is None
+        finally:
+            tracked.stop()
+
+    try:
+        with caplog.at_level("WARNING", logger="credmock.store"):
+            run(main())
+    finally:
+        admin.acl_deluser("no-client")
+    messages = [record.getMessage() for record in caplog.records]
+    refusals = [message for message in messages if "client-side caching" in message]
+    assert len(refusals) == 1, refusals
+    assert password not in refusals[0]

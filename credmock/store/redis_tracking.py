@@ -106,6 +106,8 @@ class TrackedKeys:
         self._values.clear()
 
     async def _follow(self) -> None:
+        import redis
+
         while True:
             connection = self._connect()
             try:
@@ -113,6 +115,13 @@ class TrackedKeys:
                 await self._read_announcements(connection)
             except asyncio.CancelledError:
                 raise
+            except redis.ResponseError as error:  # an ACL without CLIENT or SUBSCRIBE, a proxy
+                logger.warning(
+                    "the Redis store refuses client-side caching (%s): every request reads its "
+                    "access token from Redis",
+                    error,
+                )
+                return
             except Exception as error:  # any failure: reads go to Redis until it is back
                 logger.debug("Redis tracking lost: %s", error)
             finally:
