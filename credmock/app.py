@@ -269,7 +269,9 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
         **social.OPERATIONS,
     }
     contract_spec = load_served_spec(CONTRACT_SPEC)
-    app.state_calls = StateCalls(blocking=is_shared(settings.state))
+    app.state_calls = StateCalls(
+        blocking=is_shared(settings.state), end_direct_rule=getattr(store, "end_direct_rule", None)
+    )
     coverage = Coverage(
         store, declared_operations(contract_spec), shared=is_shared(settings.state), run=app.state_calls.run
     )

@@ -399,6 +399,43 @@ def test_sqlite_locked_by_another_process_answers_503_to_writes_and_nothing_wait
     assert one_line_reasons(server.stop(), "SQLite")
 
 
+def test_sqlite_write_waits_for_a_lock_released_in_time_and_takes_effect_once(
+    sqlite_mock, sqlite_lock_holder
+) -> None:
+    """A rule runs directly on the event loop first; a write refused for another process's lock
+    sends it, unchanged, to its portal, where it waits for the lock. What the rule does (a reset
+    token, its email) happens once, not once per attempt."""
+    path, server, http = sqlite_mock
+    token = anonymous_token(http)
+    emails_before = len(http.get("/_mock/outbox", params={"to": ALICE["email"]}).json())
+    holder = sqlite_lock_holder(path)
+
+    answer: dict[str, tuple[httpx.Response, float]] = {}
+    with httpx.Client(base_url=server.base_url, timeout=30) as other:
+        caller = threading.Thread(
+            target=lambda: answer.setdefault("reset", timed(reset_request, other, token))
+        )
+        caller.start()
+        time.sleep(0.3)  # the request now waits for the lock
+        assert "reset" not in answer
+        assert_no_store_needed_answers_at_once(http)
+        holder.stdin.close()  # type: ignore[union-attr]  # released well within the deadline
+        holder.wait(timeout=10)
+        caller.join()
+
+    response, seconds = answer["reset"]
+    assert response.status_code == 204, response.text
+    assert 0.3 <= seconds < STORE_TIMEOUT
+    assert len(http.get("/_mock/outbox", params={"to": ALICE["email"]}).json()) == emails_before + 1
+    latest = http.get("/_mock/outbox/latest", params={"to": ALICE["email"]}).json()
+    reset = http.post(
+        f"/customer/{TENANT}/password/reset/update",
+        json={"token": latest["token"], "password": "after-the-lock-1"},
+        headers=bearer(token),
+    )
+    assert reset.status_code == 204 and can_log_in(http, "after-the-lock-1")
+
+
 @pytest.fixture
 def read_only(tmp_path: Path) -> Iterator[Any]:
     """``read_only(path)``: a file nobody may write, root included (``chattr +i``: root ignores

@@ -11,7 +11,8 @@ decides per method:
   does not, and no thread is involved;
 - SQLite runs a call at once when the file is free (a statement takes microseconds) and hands
   it to a thread (:class:`Threads`) when the file is locked, where it may wait for the lock as
-  long as the store's deadline;
+  long as the store's deadline. Its rules are even tried outside any portal first
+  (:func:`run_directly`), where a call that would wait raises :class:`WouldWait` instead;
 - anything else (a ``WATCH``/``MULTI`` transaction) runs on a thread.
 
 The bridge is ours rather than ``greenback``'s: greenback relays each step of the awaited
@@ -42,13 +43,42 @@ T = TypeVar("T")
 STORE_THREADS = 32
 
 
-# True while a request's rule runs in its portal; a store thread runs with it False.
-_IN_PORTAL: ContextVar[bool] = ContextVar("credmock_in_portal", default=False)
+# How the running request's rule runs: not on the event loop (""), in its portal ("portal":
+# its store calls may wait), or directly on the loop ("direct": they may not); a store thread
+# runs with "".
+_MODE: ContextVar[str] = ContextVar("credmock_rule_mode", default="")
+PORTAL = "portal"
+DIRECT = "direct"
 
 
 def on_event_loop() -> bool:
-    """Whether this call comes from a request's rule on the event loop (inside a portal)."""
-    return _IN_PORTAL.get()
+    """Whether this call comes from a request's rule on the event loop."""
+    return _MODE.get() != ""
+
+
+def can_wait() -> bool:
+    """Whether a store call made here may wait for its store (in a portal), rather than raise
+    :class:`WouldWait` (in a rule run directly on the loop)."""
+    return _MODE.get() == PORTAL
+
+
+class WouldWait(BaseException):
+    """A store call of a rule run directly on the loop would have to wait (another process holds
+    the lock it needs). Raised only while the rule has changed nothing, so the rule runs again
+    from its start in a portal. A BaseException: no rule's ``except Exception`` takes it for a
+    failure of its own."""
+
+
+def run_directly(end: Callable[[], None], function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``function(*args, **kwargs)`` on the event loop itself, its store calls made without
+    waiting; ``end()`` after it, whatever its outcome (the store ends the rule: SQLite commits
+    what it wrote). Raises :class:`WouldWait` for the caller to run it in a portal instead."""
+    entered = _MODE.set(DIRECT)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        _MODE.reset(entered)
+        end()
 
 
 class _Done:
@@ -97,13 +127,13 @@ class Portal:
 
     async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """``function(*args, **kwargs)``, able to :func:`wait`."""
-        if _IN_PORTAL.get():
+        if _MODE.get() == PORTAL:
             return function(*args, **kwargs)
         idle: list[_RuleRunner] | None = getattr(self._idle, "runners", None)
         if idle is None:
             idle = self._idle.runners = []
         runner = idle.pop() if idle else _RuleRunner()
-        entered = _IN_PORTAL.set(True)
+        entered = _MODE.set(PORTAL)
         try:
             runner.gr_context = greenlet.getcurrent().gr_context  # the request's context variables
             handed = runner.switch(functools.partial(function, *args, **kwargs))
@@ -118,7 +148,7 @@ class Portal:
             runner = None  # type: ignore[assignment]  # cut short (cancelled): not reused
             raise
         finally:
-            _IN_PORTAL.reset(entered)
+            _MODE.reset(entered)
             if runner is not None and len(idle) < IDLE_RUNNERS:
                 runner.gr_context = None
                 idle.append(runner)
@@ -146,7 +176,7 @@ class Threads:
         """``function(*args, **kwargs)`` on one of these threads, the event loop serving other
         requests meanwhile; called where :func:`on_event_loop`."""
         context = contextvars.copy_context()
-        context.run(_IN_PORTAL.set, False)  # the thread calls the store directly
+        context.run(_MODE.set, "")  # the thread calls the store directly
         call = functools.partial(context.run, function, *args, **kwargs)
         return wait(asyncio.get_running_loop().run_in_executor(self._pool(), call))
 

@@ -34,7 +34,7 @@ from credmock.store.base import (
     guard_methods,
     load,
 )
-from credmock.store.from_loop import Threads
+from credmock.store.from_loop import Threads, WouldWait, can_wait, on_event_loop
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
@@ -67,6 +67,25 @@ TABLES = (
     "meta", "tenants", "customers", "access_tokens", "email_tokens", "outbox", "deliveries", "idp_codes"
 )
 KIND = "SQLite"
+# The methods that only read. In a rule run directly on the event loop, any other method takes
+# the write lock for the rest of the rule first (a method missing here only takes it needlessly).
+READS = frozenset(
+    {
+        "is_filled",
+        "tenants",
+        "customer",
+        "customer_by_email",
+        "customers",
+        "customer_count",
+        "access_token",
+        "access_token_of_refresh_token",
+        "email_token",
+        "email_page",
+        "email_count",
+        "clock_offset",
+        "coverage",
+    }
+)
 T = TypeVar("T")
 PAGE = 200
 FIRST_PAGE = 8
@@ -125,10 +144,10 @@ class SqliteStore:
 
     @property
     def _db(self) -> sqlite3.Connection:
-        """This thread's connection (a sqlite3 connection belongs to its thread); on the event
-        loop (:meth:`_from_loop`), its connection that never waits for a lock."""
+        """This thread's connection (a sqlite3 connection belongs to its thread); for a request's
+        rule on the event loop (:meth:`_from_loop`), its connection that never waits for a lock."""
         local = self._local
-        if getattr(local, "without_waiting", False):
+        if on_event_loop():
             connection = getattr(local, "connection_without_waiting", None)
             if connection is None:
                 connection = local.connection_without_waiting = self._connect(timeout=0.0)
@@ -151,22 +170,53 @@ class SqliteStore:
         """A call from a request on the event loop: run at once when the file is free (each
         method is one statement or one transaction that takes the write lock first, so a call
         refused for a lock has changed nothing), else on a thread that waits for the lock up to
-        the deadline."""
-        local = self._local
-        local.without_waiting = True
+        the deadline.
+
+        In a rule run directly on the loop (no portal: it cannot wait), the first call that
+        writes takes the write lock for the rest of the rule (:meth:`end_direct_rule` commits),
+        so only that first step can be refused for a lock, while the rule has changed nothing:
+        then :class:`WouldWait`, and the rule runs again in its portal."""
         try:
+            if not can_wait() and name not in READS:
+                connection = self._db
+                if not connection.in_transaction:
+                    connection.execute("BEGIN IMMEDIATE")
             return function(*args, **kwargs)
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise
-        finally:
-            local.without_waiting = False
+            if not can_wait():
+                if self._db.in_transaction:  # the rule has written: it cannot start over
+                    raise
+                raise WouldWait from None
         return self._threads.run(function, *args, **kwargs)
+
+    def end_direct_rule(self) -> None:
+        """Commit what a rule run directly on the event loop wrote: one transaction."""
+        connection = getattr(self._local, "connection_without_waiting", None)
+        if connection is None or not connection.in_transaction:
+            return
+        try:
+            connection.execute("COMMIT")
+        finally:
+            if connection.in_transaction:  # the commit failed: nothing of the rule is kept
+                connection.execute("ROLLBACK")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction holding the write lock from its first statement."""
+        """One transaction holding the write lock from its first statement; within the
+        transaction of a rule run directly on the loop, a savepoint of it."""
         connection = self._db
+        if connection.in_transaction:
+            connection.execute("SAVEPOINT credmock_write")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK TO credmock_write")
+                connection.execute("RELEASE credmock_write")
+                raise
+            connection.execute("RELEASE credmock_write")
+            return
         connection.execute("BEGIN IMMEDIATE")
         try:
             yield connection
