@@ -5,6 +5,7 @@ first write meets another process's lock starts over in its portal and takes eff
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 import threading
 from pathlib import Path
@@ -98,3 +99,25 @@ def test_a_rule_whose_first_write_meets_a_lock_starts_over_in_its_portal_and_tak
     assert attempts == [False, True]  # directly first, then in the portal, where it waited
     assert served_meanwhile == ["served while the rule waited"]
     assert store.email_count() == 2
+
+
+def test_coverage_counts_written_while_another_process_holds_the_lock_are_all_kept(store) -> None:
+    """The counts' write starts directly on the loop, meets the lock, and starts over in its
+    portal: it takes the counts again instead of losing them on the way."""
+    from credmock.observe.coverage import Coverage
+    from credmock.observe.exchanges import Exchange
+
+    holder = outside_view(store)
+    holder.execute("BEGIN IMMEDIATE")
+    calls = StateCalls(blocking=True, end_direct_rule=store.end_direct_rule)
+    coverage = Coverage(store, (), shared=True, run=calls.run)
+    answered = Exchange(method="POST", path="/x", time=0.0, started=0.0, status=204, contract=True)
+
+    async def main() -> None:
+        for _ in range(3):  # counted on the loop, as requests are
+            coverage.record(dataclasses.replace(answered, operation_id="reset-password"))
+        threading.Timer(0.3, holder.execute, args=("COMMIT",)).start()
+        await calls.run(coverage.flush)
+
+    run(main())
+    assert store.coverage() == {("reset-password", 204, ""): 3}

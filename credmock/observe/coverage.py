@@ -189,9 +189,15 @@ class Coverage:
             self.counts.add_coverage(pending)
         except Exception as error:  # a failure of any store (its StoreError, sqlite3, redis)
             logger.warning("the API coverage could not be written, kept for the next write: %s", error)
-            with self._lock:
-                for key, requests in pending.items():
-                    self._pending[key] = self._pending.get(key, 0) + requests
+            self._keep_back(pending)
+        except BaseException:  # cut short (cancelled), or started over where it may wait: the
+            self._keep_back(pending)  # counts go with the next write
+            raise
+
+    def _keep_back(self, pending: dict[CoverageKey, int]) -> None:
+        with self._lock:
+            for key, requests in pending.items():
+                self._pending[key] = self._pending.get(key, 0) + requests
 
     def report(self) -> list[OperationCoverage]:
         """Every operation's coverage, as every process counted it: on a shared store, once the
