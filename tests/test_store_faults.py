@@ -133,6 +133,20 @@ def reset_request(http: httpx.Client, token: str) -> httpx.Response:
     )
 
 
+def reset_request_aside(base_url: str, token: str) -> tuple[threading.Thread, dict[str, Any]]:
+    """A reset request sent by another client from a thread of its own, started: its answer and
+    how long it took land in the dict, under "reset"."""
+    answer: dict[str, Any] = {}
+
+    def send() -> None:
+        with httpx.Client(base_url=base_url, timeout=30) as other:
+            answer["reset"] = timed(reset_request, other, token)
+
+    caller = threading.Thread(target=send)
+    caller.start()
+    return caller, answer
+
+
 def one_line_reasons(output: str, kind: str) -> list[str]:
     """The server's log lines about its 503s; no traceback anywhere."""
     assert "Traceback" not in output
@@ -367,27 +381,22 @@ def test_sqlite_locked_by_another_process_answers_503_to_writes_and_nothing_wait
     token = anonymous_token(http)
     holder = sqlite_lock_holder(path)
 
-    waiting: dict[str, tuple[httpx.Response, float]] = {}
-    with httpx.Client(base_url=server.base_url, timeout=30) as other:
-        caller = threading.Thread(
-            target=lambda: waiting.setdefault("reset", timed(reset_request, other, token))
-        )
-        caller.start()
-        time.sleep(0.2)  # the reset request now waits for the lock
-        assert_no_store_needed_answers_at_once(http)
-        health, seconds = timed(http.get, "/_mock/health")  # a read: WAL readers pass a writer's lock
-        assert health.status_code == 200 and seconds < NO_STORE_BOUND
-        # A request that only reads (no customer has this address) is answered at once too.
-        unknown, seconds = timed(
-            http.post,
-            f"/customer/{TENANT}/password/reset",
-            json={"email": "nobody@example.com"},
-            headers=bearer(token),
-        )
-        assert unknown.status_code == 204 and seconds < NO_STORE_BOUND, unknown.text
-        caller.join()
-        # Its answer is counted in the API coverage, a write that waits for the lock: off the loop.
-        assert_no_store_needed_answers_at_once(http)
+    caller, waiting = reset_request_aside(server.base_url, token)
+    time.sleep(0.2)  # the reset request now waits for the lock
+    assert_no_store_needed_answers_at_once(http)
+    health, seconds = timed(http.get, "/_mock/health")  # a read: WAL readers pass a writer's lock
+    assert health.status_code == 200 and seconds < NO_STORE_BOUND
+    # A request that only reads (no customer has this address) is answered at once too.
+    unknown, seconds = timed(
+        http.post,
+        f"/customer/{TENANT}/password/reset",
+        json={"email": "nobody@example.com"},
+        headers=bearer(token),
+    )
+    assert unknown.status_code == 204 and seconds < NO_STORE_BOUND, unknown.text
+    caller.join()
+    # Its answer is counted in the API coverage, a write that waits for the lock: off the loop.
+    assert_no_store_needed_answers_at_once(http)
     response, seconds = waiting["reset"]
     assert_unavailable(response, "SQLite", (str(path),))
     assert STORE_TIMEOUT * 0.9 <= seconds < STORE_BOUND
@@ -410,18 +419,13 @@ def test_sqlite_write_waits_for_a_lock_released_in_time_and_takes_effect_once(
     emails_before = len(http.get("/_mock/outbox", params={"to": ALICE["email"]}).json())
     holder = sqlite_lock_holder(path)
 
-    answer: dict[str, tuple[httpx.Response, float]] = {}
-    with httpx.Client(base_url=server.base_url, timeout=30) as other:
-        caller = threading.Thread(
-            target=lambda: answer.setdefault("reset", timed(reset_request, other, token))
-        )
-        caller.start()
-        time.sleep(0.3)  # the request now waits for the lock
-        assert "reset" not in answer
-        assert_no_store_needed_answers_at_once(http)
-        holder.stdin.close()  # type: ignore[union-attr]  # released well within the deadline
-        holder.wait(timeout=10)
-        caller.join()
+    caller, answer = reset_request_aside(server.base_url, token)
+    time.sleep(0.3)  # the request now waits for the lock
+    assert "reset" not in answer
+    assert_no_store_needed_answers_at_once(http)
+    holder.stdin.close()  # type: ignore[union-attr]  # released well within the deadline
+    holder.wait(timeout=10)
+    caller.join()
 
     response, seconds = answer["reset"]
     assert response.status_code == 204, response.text
