@@ -273,7 +273,10 @@ def create_app(settings: Settings | None = None, *, compile_operations: bool = T
         blocking=is_shared(settings.state), end_direct_rule=getattr(store, "end_direct_rule", None)
     )
     coverage = Coverage(
-        store, declared_operations(contract_spec), shared=is_shared(settings.state), run=app.state_calls.run
+        store,
+        declared_operations(contract_spec),
+        shared=is_shared(settings.state),
+        run=app.state_calls.run if app.state_calls.blocking else None,  # memory: written on the loop
     )
     if settings.reset_on_start:  # as a reset: the state and the coverage start over
         coverage.clear()
