@@ -5,28 +5,21 @@ kept while the announcements may be missed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import redis
 import redis.asyncio
 
 from credmock.store import redis_tracking
+from credmock.store.redis_store import ACCESS, CLOCK, TRACKED_PREFIXES
 from credmock.store.redis_tracking import TrackedKeys
 from credmock.tools.testing import RedisServer
+from tests.test_store_from_loop import run
 
-TOKEN = "credmock:access:tracked-test"
-CLOCK = "credmock:clock"
-PREFIXES = ("credmock:access:", CLOCK)
-
-
-def run(main: Awaitable[Any]) -> Any:
-    """On a thread of its own, as a server's loop runs (this process may run a loop already)."""
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, main).result()  # type: ignore[arg-type]
+TOKEN = ACCESS + "tracked-test"
 
 
 async def until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
@@ -38,20 +31,26 @@ async def until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
     return True
 
 
-async def following(url: str, timeout: float = 2.0) -> TrackedKeys:
+@contextlib.asynccontextmanager
+async def tracking(url: str, timeout: float = 2.0, *, subscribed: bool = True) -> AsyncIterator[TrackedKeys]:
+    """The store's tracked keys over the Redis of ``url``, following (once ``subscribed``) until
+    the block ends."""
     pool = redis.asyncio.ConnectionPool.from_url(url, decode_responses=True)
-    tracked = TrackedKeys.over_pool(pool, PREFIXES, timeout)
+    tracked = TrackedKeys.over_pool(pool, TRACKED_PREFIXES, timeout)
     tracked.start()
-    assert await until(lambda: tracked.following)
-    return tracked
+    try:
+        if subscribed:
+            assert await until(lambda: tracked.following)
+        yield tracked
+    finally:
+        tracked.stop()
 
 
 def test_a_value_kept_is_forgotten_when_another_client_changes_or_deletes_it(redis_server) -> None:
     other = redis.Redis.from_url(redis_server.url, decode_responses=True)
 
     async def main() -> None:
-        tracked = await following(redis_server.url)
-        try:
+        async with tracking(redis_server.url) as tracked:
             tracked.keep(tracked.stamp(), {TOKEN: "first", CLOCK: "0"})
             assert tracked.get(TOKEN) == "first"
 
@@ -65,8 +64,6 @@ def test_a_value_kept_is_forgotten_when_another_client_changes_or_deletes_it(red
 
             other.incrbyfloat(CLOCK, 60)
             assert await until(lambda: tracked.get(CLOCK) is None)
-        finally:
-            tracked.stop()
 
     run(main())
 
@@ -77,8 +74,7 @@ def test_a_read_crossed_by_an_announcement_is_not_kept(redis_server) -> None:
     other = redis.Redis.from_url(redis_server.url, decode_responses=True)
 
     async def main() -> None:
-        tracked = await following(redis_server.url)
-        try:
+        async with tracking(redis_server.url) as tracked:
             stamp = tracked.stamp()
             other.set(TOKEN, "changed after the read")
             assert await until(lambda: tracked.stamp() != stamp)
@@ -90,8 +86,6 @@ def test_a_read_crossed_by_an_announcement_is_not_kept(redis_server) -> None:
             await asyncio.sleep(0.05)
             tracked.keep(stamp, {TOKEN: "as read"})
             assert tracked.get(TOKEN) == "as read"
-        finally:
-            tracked.stop()
 
     run(main())
 
@@ -100,13 +94,10 @@ def test_a_flush_forgets_everything_kept(redis_server) -> None:
     other = redis.Redis.from_url(redis_server.url, decode_responses=True)
 
     async def main() -> None:
-        tracked = await following(redis_server.url)
-        try:
+        async with tracking(redis_server.url) as tracked:
             tracked.keep(tracked.stamp(), {TOKEN: "kept", CLOCK: "5"})
             other.flushdb()
             assert await until(lambda: tracked.get(TOKEN) is None and tracked.get(CLOCK) is None)
-        finally:
-            tracked.stop()
 
     run(main())
 
@@ -116,8 +107,7 @@ def test_a_lost_subscription_forgets_all_and_keeps_nothing_until_back(redis_serv
     other = redis.Redis.from_url(redis_server.url, decode_responses=True)
 
     async def main() -> None:
-        tracked = await following(redis_server.url)
-        try:
+        async with tracking(redis_server.url) as tracked:
             tracked.keep(tracked.stamp(), {TOKEN: "kept"})
             other.client_kill_filter(_type="pubsub")
 
@@ -130,8 +120,6 @@ def test_a_lost_subscription_forgets_all_and_keeps_nothing_until_back(redis_serv
             assert await until(lambda: tracked.following)  # subscribed again
             tracked.keep(tracked.stamp(), {TOKEN: "kept again"})
             assert tracked.get(TOKEN) == "kept again"
-        finally:
-            tracked.stop()
 
     run(main())
 
@@ -142,8 +130,7 @@ def test_a_redis_that_stops_answering_is_noticed_by_the_heartbeat(tmp_path: Path
     monkeypatch.setattr(redis_tracking, "HEARTBEAT", 0.2)
 
     async def main(server: RedisServer) -> float:
-        tracked = await following(server.url, timeout=0.5)
-        try:
+        async with tracking(server.url, timeout=0.5) as tracked:
             tracked.keep(tracked.stamp(), {TOKEN: "kept"})
             began = asyncio.get_running_loop().time()
             server.process.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]
@@ -154,8 +141,6 @@ def test_a_redis_that_stops_answering_is_noticed_by_the_heartbeat(tmp_path: Path
                 server.process.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
             assert tracked.get(TOKEN) is None
             return noticed
-        finally:
-            tracked.stop()
 
     with RedisServer(tmp_path) as server:
         noticed = run(main(server))
@@ -178,16 +163,11 @@ def test_a_redis_refusing_tracking_is_said_once_and_nothing_kept(redis_server, m
     url = redis_server.url.replace("redis://", f"redis://no-client:{password}@", 1)
 
     async def main() -> None:
-        pool = redis.asyncio.ConnectionPool.from_url(url, decode_responses=True)
-        tracked = TrackedKeys.over_pool(pool, PREFIXES, 2.0)
-        tracked.start()
-        try:
+        async with tracking(url, subscribed=False) as tracked:
             await asyncio.sleep(0.3)  # many retry intervals
             assert not tracked.following
             tracked.keep(tracked.stamp(), {TOKEN: "read"})
             assert tracked.get(TOKEN) is None
-        finally:
-            tracked.stop()
 
     try:
         with caplog.at_level("WARNING", logger="credmock.store"):
