@@ -204,6 +204,45 @@ def test_redis_restarted_empty_the_tokens_an_instance_kept_are_refused(tmp_path:
         assert reset_request() == 401
 
 
+# Two instances on one SQLite file ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sqlite_clients(tmp_path_factory) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    state = ["--state", f"sqlite:///{tmp_path_factory.mktemp('shared') / 'state.db'}"]
+    with (
+        ServerProcess([*state, "--reset-on-start"]) as first,
+        ServerProcess(state) as second,
+        httpx.Client(base_url=first.base_url, timeout=30) as a,
+        httpx.Client(base_url=second.base_url, timeout=30) as b,
+    ):
+        yield a, b
+
+
+def test_sqlite_token_logged_out_on_one_instance_is_refused_by_the_other_at_once(sqlite_clients) -> None:
+    """B keeps the tokens it checked until the file's next commit, which A's logout is: B's very
+    next request after the logout's answer is refused."""
+    a, b = sqlite_clients
+    token = customer_token(a, ALICE["email"]).json()["access_token"]
+    for _ in range(3):  # checked, kept, and checked again from what B keeps
+        assert b.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code == 200
+
+    logout = a.get(f"/customer/{TENANT}/logout", params={"accessToken": token}, headers=bearer(token))
+
+    assert logout.status_code == 204
+    assert b.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code == 401
+
+
+def test_sqlite_clock_moved_on_one_instance_expires_the_token_the_other_kept_at_once(sqlite_clients) -> None:
+    a, b = sqlite_clients
+    token = customer_token(a, ALICE["email"]).json()["access_token"]
+    assert b.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code == 200
+
+    assert a.post("/_mock/clock", json={"advanceSeconds": 30 * 86_400}).status_code == 200
+
+    assert b.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code == 401
+
+
 # SQLite across a kill -9 -------------------------------------------------------------------------
 
 

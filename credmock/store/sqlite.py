@@ -35,6 +35,7 @@ from credmock.store.base import (
     load,
 )
 from credmock.store.from_loop import Threads, WouldWait, can_wait, on_event_loop
+from credmock.store.sqlite_commits import CommitMark, KeptUntilCommit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
@@ -112,6 +113,8 @@ class SqliteStore:
         self._offset = RecentOffset()
         self._access_tokens = ParsedAccessTokens()
         self._threads = Threads()
+        self._commits: CommitMark | None = None
+        self._kept_tokens: KeptUntilCommit[tuple[AccessToken | None, float]] = KeptUntilCommit()
         try:
             damage = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
             if damage != "ok":  # SQLite's words, over lines: one line here
@@ -122,6 +125,8 @@ class SqliteStore:
             with self._write() as connection:  # a write that leaves nothing: is the file writable?
                 connection.execute("INSERT OR REPLACE INTO meta VALUES ('write_check', 1)")
                 connection.execute("DELETE FROM meta WHERE key = 'write_check'")
+            if self._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                self._commits = CommitMark(path)
         except sqlite3.Error as error:
             self.close()
             raise StoreError(f"cannot use the SQLite state file: {error}", kind=KIND) from None
@@ -239,6 +244,8 @@ class SqliteStore:
                     connection.close()
             self._connections.clear()
         self._local = threading.local()
+        if self._commits is not None:  # after the connections: see sqlite_commits
+            self._commits.close()
 
     # Lifecycle --------------------------------------------------------------------------------
 
@@ -372,14 +379,24 @@ class SqliteStore:
         return added.rowcount == 1
 
     def access_token(self, value: str) -> AccessToken | None:
-        """The token, and the clock's offset in the same statement (see the Redis store)."""
-        record, offset = self._one(  # type: ignore[misc]
-            "SELECT (SELECT record FROM access_tokens WHERE value = ?), "
-            "(SELECT value FROM meta WHERE key = 'clock_offset')",
-            value,
-        )
-        self._offset.set(float(offset or 0.0))
-        return self._access_tokens.load(record) if record else None
+        """The token, and the clock's offset in the same statement (see the Redis store); both
+        kept until the next commit to the file, by any process (a storefront sends the same token
+        with every request). A rule that has written reads its own uncommitted state instead."""
+        mark = None
+        if self._commits is not None and not self._db.in_transaction:
+            mark = self._commits.read()
+        kept = self._kept_tokens.get(value, mark)
+        if kept is None:
+            record, offset = self._one(  # type: ignore[misc]
+                "SELECT (SELECT record FROM access_tokens WHERE value = ?), "
+                "(SELECT value FROM meta WHERE key = 'clock_offset')",
+                value,
+            )
+            kept = (self._access_tokens.load(record) if record else None, float(offset or 0.0))
+            self._kept_tokens.keep(value, mark, kept)
+        token, offset = kept
+        self._offset.set(offset)
+        return token
 
     def access_token_of_refresh_token(self, refresh_token: str) -> AccessToken | None:
         row = self._one("SELECT record FROM access_tokens WHERE refresh_token = ?", refresh_token)
