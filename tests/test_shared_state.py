@@ -143,10 +143,9 @@ def test_redis_clock_and_reset_are_shared(clients) -> None:
     assert "new@example.com" not in {c["email"] for c in b.get(f"/_mock/tenants/{TENANT}/customers").json()}
 
 
-def refused_soon(http: httpx.Client, token: str, grace: float = 0.5) -> bool:
-    """Whether ``http``'s instance answers 401 to ``token`` within ``grace`` seconds: another
-    instance's change reaches it when Redis's announcement does, a fraction of a millisecond
-    later (an instance that kept the token without hearing of the change never refuses it)."""
+def refused_soon(http: httpx.Client, token: str, grace: float) -> bool:
+    """Whether ``http``'s instance answers 401 to ``token`` within ``grace`` seconds (at once for
+    0): an instance that kept the token without hearing of the change never refuses it."""
     deadline = time.monotonic() + grace
     while True:
         status = http.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code
@@ -155,10 +154,35 @@ def refused_soon(http: httpx.Client, token: str, grace: float = 0.5) -> bool:
         time.sleep(0.01)
 
 
-def test_redis_token_logged_out_on_one_instance_is_refused_by_the_other_that_kept_it(clients) -> None:
-    """B keeps the tokens it checked (and the clock) and checks them again without asking Redis,
-    for as long as Redis announces their changes to it: A's logout must reach B."""
-    a, b = clients
+@pytest.fixture(scope="module")
+def sqlite_instances(tmp_path_factory) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    state = ["--state", f"sqlite:///{tmp_path_factory.mktemp('shared') / 'state.db'}"]
+    with ServerProcess([*state, "--reset-on-start"]) as first, ServerProcess(state) as second:
+        yield first, second
+
+
+# How late another instance's change may reach an instance that kept a token: with Redis, when
+# Redis's announcement does, a fraction of a millisecond later; with SQLite, the instance sees
+# the file's next commit on its very next request.
+GRACE = {"redis": 0.5, "sqlite": 0.0}
+
+
+@pytest.fixture(params=SHARED_STORES)
+def keeping_clients(request) -> Iterator[tuple[httpx.Client, httpx.Client, float]]:
+    """Two instances on one shared store, each keeping the tokens it checked, and the grace."""
+    first, second = request.getfixturevalue("instances" if request.param == "redis" else "sqlite_instances")
+    with (
+        httpx.Client(base_url=first.base_url, timeout=30) as a,
+        httpx.Client(base_url=second.base_url, timeout=30) as b,
+    ):
+        assert a.post("/_mock/reset").status_code == 204
+        yield a, b, GRACE[request.param]
+
+
+def test_token_logged_out_on_one_instance_is_refused_by_the_other_that_kept_it(keeping_clients) -> None:
+    """B checks again the tokens it checked from what it keeps (Redis: while Redis announces their
+    changes to it; SQLite: until the file's next commit): A's logout must reach B."""
+    a, b, grace = keeping_clients
     token = customer_token(a, ALICE["email"]).json()["access_token"]
     for _ in range(3):  # checked, kept, and checked again from what B keeps
         assert b.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code == 200
@@ -166,18 +190,18 @@ def test_redis_token_logged_out_on_one_instance_is_refused_by_the_other_that_kep
     logout = a.get(f"/customer/{TENANT}/logout", params={"accessToken": token}, headers=bearer(token))
 
     assert logout.status_code == 204
-    assert refused_soon(b, token)
+    assert refused_soon(b, token, grace)
     assert a.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code == 401
 
 
-def test_redis_clock_moved_on_one_instance_expires_the_token_the_other_kept(clients) -> None:
-    a, b = clients
+def test_clock_moved_on_one_instance_expires_the_token_the_other_kept(keeping_clients) -> None:
+    a, b, grace = keeping_clients
     token = customer_token(a, ALICE["email"]).json()["access_token"]
     assert b.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code == 200
 
     assert a.post("/_mock/clock", json={"advanceSeconds": 30 * 86_400}).status_code == 200
 
-    assert refused_soon(b, token)
+    assert refused_soon(b, token, grace)
 
 
 def test_redis_restarted_empty_the_tokens_an_instance_kept_are_refused(tmp_path: Path) -> None:
@@ -202,45 +226,6 @@ def test_redis_restarted_empty_the_tokens_an_instance_kept_are_refused(tmp_path:
         redis.start()
 
         assert reset_request() == 401
-
-
-# Two instances on one SQLite file ----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sqlite_clients(tmp_path_factory) -> Iterator[tuple[httpx.Client, httpx.Client]]:
-    state = ["--state", f"sqlite:///{tmp_path_factory.mktemp('shared') / 'state.db'}"]
-    with (
-        ServerProcess([*state, "--reset-on-start"]) as first,
-        ServerProcess(state) as second,
-        httpx.Client(base_url=first.base_url, timeout=30) as a,
-        httpx.Client(base_url=second.base_url, timeout=30) as b,
-    ):
-        yield a, b
-
-
-def test_sqlite_token_logged_out_on_one_instance_is_refused_by_the_other_at_once(sqlite_clients) -> None:
-    """B keeps the tokens it checked until the file's next commit, which A's logout is: B's very
-    next request after the logout's answer is refused."""
-    a, b = sqlite_clients
-    token = customer_token(a, ALICE["email"]).json()["access_token"]
-    for _ in range(3):  # checked, kept, and checked again from what B keeps
-        assert b.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code == 200
-
-    logout = a.get(f"/customer/{TENANT}/logout", params={"accessToken": token}, headers=bearer(token))
-
-    assert logout.status_code == 204
-    assert b.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code == 401
-
-
-def test_sqlite_clock_moved_on_one_instance_expires_the_token_the_other_kept_at_once(sqlite_clients) -> None:
-    a, b = sqlite_clients
-    token = customer_token(a, ALICE["email"]).json()["access_token"]
-    assert b.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code == 200
-
-    assert a.post("/_mock/clock", json={"advanceSeconds": 30 * 86_400}).status_code == 200
-
-    assert b.get(f"/customer/{TENANT}/me", headers=bearer(token)).status_code == 401
 
 
 # SQLite across a kill -9 -------------------------------------------------------------------------
