@@ -64,6 +64,17 @@ def statements_of(store: SqliteStore, read: callable) -> list[str]:
     return seen
 
 
+def test_sqlite_writes_the_wal_index_header_this_module_reads(store) -> None:
+    """The WAL-index layout (format 3007000, two equal copies, isInit) is SQLite's documented file
+    format. A SQLite that changed it would give no mark, and every token check would read the
+    file again: this test names that."""
+    mark = CommitMark(store.path)
+    try:
+        assert mark.read() is not None, f"SQLite {sqlite3.sqlite_version} writes another WAL-index header"
+    finally:
+        mark.close()
+
+
 def test_the_mark_changes_with_another_process_commit_and_only_then(store) -> None:
     mark = CommitMark(store.path)
     try:

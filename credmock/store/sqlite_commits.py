@@ -46,7 +46,7 @@ class _OpenIndex:
     def __init__(self, name: str) -> None:
         self.fd = os.open(name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         try:
-            self.header = mmap.mmap(self.fd, 2 * HEADER, prot=mmap.PROT_READ)
+            self.header = mmap.mmap(self.fd, 2 * HEADER, access=mmap.ACCESS_READ)
         except (OSError, ValueError):  # shorter than a header: not set up
             os.close(self.fd)
             raise OSError(f"{name} holds no WAL index") from None
