@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 
 import httpx
@@ -169,8 +170,9 @@ def test_proxy_violation_log_keeps_the_newest_entries():
 
 
 def test_proxy_command_logs_each_violation_on_one_line(broken):
+    """Port 0 and the port read from the banner: a port probed free beforehand could be taken by
+    a server of a parallel test before the proxy binds it."""
     broken.answers["/password/reset"] = Answer(200, {"sent": True})
-    port = free_port()
     command = [
         sys.executable,
         "-m",
@@ -179,7 +181,7 @@ def test_proxy_command_logs_each_violation_on_one_line(broken):
         "--upstream",
         broken.base_url,
         "--port",
-        str(port),
+        "0",
     ]
     process = subprocess.Popen(
         command,
@@ -189,23 +191,20 @@ def test_proxy_command_logs_each_violation_on_one_line(broken):
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/_mock/violations")
-                break
-            except httpx.ConnectError:
-                assert process.poll() is None and time.monotonic() < deadline, "the proxy did not start"
-                time.sleep(0.05)
+        watchdog = threading.Timer(60, process.kill)  # a proxy that never starts ends the wait
+        watchdog.start()
+        banner = process.stdout.readline()  # printed once it listens
+        watchdog.cancel()
+        found = re.fullmatch(
+            rf"credmock proxy on (http://127\.0\.0\.1:\d+) -> {re.escape(broken.base_url)}\n", banner
+        )
+        assert found, f"the proxy did not start: {banner!r}"
         response = httpx.post(
-            f"http://127.0.0.1:{port}{RESET}",
-            json={"email": "a@example.com"},
-            headers=bearer(ANONYMOUS_TOKEN),
+            f"{found.group(1)}{RESET}", json={"email": "a@example.com"}, headers=bearer(ANONYMOUS_TOKEN)
         )
         assert response.json() == {"sent": True}
     finally:
         process.terminate()
-        stdout, stderr = process.communicate(timeout=10)
-    assert f"credmock proxy on http://127.0.0.1:{port} -> {broken.base_url}" in stdout
+        _, stderr = process.communicate(timeout=10)
     line = f"credmock proxy: violation: POST {RESET} -> 200: response: status 200 is not declared"
     assert line in stderr
