@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from credmock.tools.testing import ServerProcess, free_port
+from credmock.tools.testing import FREE_PORTS_FROM, ServerProcess, free_port
 
 SEEDED = ["--seed", "42", "--fake-customers", "3"]
 
@@ -235,6 +235,20 @@ def test_serve_short_port_option_listens_there():
     with Running(["serve", "-p", str(port)]) as server:
         assert server.url == f"http://127.0.0.1:{port}"
         assert health(server.url).json()["status"] == "ok"
+
+
+def test_free_port_is_drawn_where_no_server_binding_port_0_lands():
+    """A test hands the port it drew to a server that binds it a second later: drawn from the
+    range the system hands out for port 0, a parallel test's server could take it meanwhile."""
+    below = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    with socket.socket() as anywhere:
+        anywhere.bind(("127.0.0.1", 0))
+        assert anywhere.getsockname()[1] >= below  # what a server on port 0 gets
+
+    drawn = {free_port() for _ in range(20)}
+
+    assert all(FREE_PORTS_FROM <= port < below for port in drawn), drawn
+    assert len(drawn) > 1
 
 
 def test_serve_port_zero_prints_the_port_it_got():

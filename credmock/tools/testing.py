@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import re
 import shutil
 import socket
@@ -27,8 +28,30 @@ from credmock.app import CredmockApp, create_app
 from credmock.http.serving import protocol_options, url_host
 from credmock.settings import Settings
 
+# The ports free_port draws from: above those common services use, below those the system hands
+# out for port 0 (Linux: net.ipv4.ip_local_port_range, from 32768; elsewhere 49152 at the lowest).
+FREE_PORTS_FROM = 20000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now, for a server that must be told its port before it starts
+    (one that can take port 0 should, and say which it got). It is drawn below the range the
+    system hands out for port 0, so that no server of a parallel test, binding port 0, can take
+    it before the caller's server binds it."""
+    try:
+        below = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        below = 49152
+    draw = random.SystemRandom()  # never a seeded sequence that parallel tests would share
+    for _ in range(100):
+        port = draw.randrange(FREE_PORTS_FROM, max(below, FREE_PORTS_FROM + 1))
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:  # taken
+                continue
+            return port
     with socket.socket() as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
