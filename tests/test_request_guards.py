@@ -377,6 +377,27 @@ def test_port_out_of_range_is_refused_at_start(command: str, port: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        (["proxy", "--upstream", "http://127.0.0.1:9", "--max-violations", "-3"], "--max-violations"),
+        (["proxy", "--upstream", "http://127.0.0.1:9", "--timeout", "-1"], "--timeout"),
+        (["proxy", "--upstream", "http://127.0.0.1:9", "--timeout", "nan"], "--timeout"),
+        (["verify", "--base-url", "http://127.0.0.1:9", "--timeout", "0"], "--timeout"),
+        (["verify", "--base-url", "http://127.0.0.1:9", "--mail-wait", "inf"], "--mail-wait"),
+        (["coverage", "--base-url", "http://127.0.0.1:9", "--timeout", "1e9"], "--timeout"),
+    ],
+    ids=lambda value: "-".join(value) if isinstance(value, list) else value,
+)
+def test_the_tools_refuse_a_bad_number_in_one_line(arguments: list[str], reason: str) -> None:
+    """A negative, zero or endless wait, a negative count: one line naming the option and the
+    value, exit status 2, before anything is sent or served."""
+    line = one_line_refusal(run_command(*arguments))
+
+    assert f"argument {reason}:" in line
+    assert arguments[-1] in line
+
+
+@pytest.mark.parametrize(
     ("arguments", "variables"),
     [
         (["--smtp-url", "smtp://user:SECRET@mail.test:99999"], {}),

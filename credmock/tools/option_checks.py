@@ -15,6 +15,9 @@ from typing import NoReturn
 from credmock.core.redaction import url_without_password
 
 MAX_PORT = 65535
+# The longest waits the tools accept: for one answer of a deployment, for an email to arrive.
+UPSTREAM_WAIT_LIMIT = 600.0
+MAIL_WAIT_LIMIT = 3600.0
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from credmock.settings import CONTROL_TOKEN_ENV
+from credmock.tools.option_checks import MAIL_WAIT_LIMIT, UPSTREAM_WAIT_LIMIT, wait_seconds
 from credmock.tools.verify.model import FAIL, SKIP, SKIP_FAILED, Outcome, VerifyOptions
 from credmock.tools.verify.report import (
     format_table,
@@ -212,7 +213,11 @@ def add_verify_command(subcommands: argparse._SubParsersAction) -> None:
         help=f"the environment variable holding the mailbox's password (default: {MAILBOX_PASSWORD_ENV})",
     )
     writes.add_argument(
-        "--mail-wait", type=float, default=30.0, metavar="SECONDS", help="how long to wait for an email"
+        "--mail-wait",
+        type=wait_seconds(MAIL_WAIT_LIMIT),
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for an email",
     )
     writes.add_argument(
         "--token-command",
@@ -239,5 +244,11 @@ def add_verify_command(subcommands: argparse._SubParsersAction) -> None:
         help="run the probes against an in-process credmock too and list where the answers differ",
     )
     drift.add_argument("--fail-on-drift", action="store_true", help="exit 1 when the answers differ")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per request")
+    parser.add_argument(
+        "--timeout",
+        type=wait_seconds(UPSTREAM_WAIT_LIMIT),
+        default=10.0,
+        metavar="SECONDS",
+        help="per request",
+    )
     parser.set_defaults(run=run_verify_command)
