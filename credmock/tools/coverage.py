@@ -21,7 +21,7 @@ import httpx
 
 from credmock.core.coverage import CoverageKey
 from credmock.settings import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER
-from credmock.tools.option_checks import UPSTREAM_WAIT_LIMIT, wait_seconds
+from credmock.tools.option_checks import add_upstream_timeout
 
 COVERAGE_PATH = "/_mock/coverage"
 EXIT_COVERED, EXIT_UNDER, EXIT_UNREADABLE = 0, 1, 2
@@ -276,5 +276,5 @@ def add_coverage_command(subcommands: argparse._SubParsersAction) -> None:
         metavar="PERCENT",
         help="exit 1 when under this percentage of the declared statuses were reached",
     )
-    parser.add_argument("--timeout", type=wait_seconds(UPSTREAM_WAIT_LIMIT), default=10.0, metavar="SECONDS")
+    add_upstream_timeout(parser, default=10.0)
     parser.set_defaults(run=run_coverage_command)

@@ -107,6 +107,17 @@ def wait_seconds(maximum: float) -> Callable[[str], float]:
     return check
 
 
+def add_upstream_timeout(parser: argparse.ArgumentParser, default: float) -> None:
+    """``--timeout``: how long a tool waits for each answer of the server it talks to."""
+    parser.add_argument(
+        "--timeout",
+        type=wait_seconds(UPSTREAM_WAIT_LIMIT),
+        default=default,
+        metavar="SECONDS",
+        help="per request to the server",
+    )
+
+
 def smtp_url(text: str) -> str:
     """``--smtp-url``, read as delivery will read it; the message never shows its password."""
     from credmock.mail.smtp import SmtpServer

@@ -33,7 +33,7 @@ from starlette.routing import Route
 from credmock.app import CONTRACT_SPEC, load_spec
 from credmock.core.clock import iso_time
 from credmock.core.visible_text import visible
-from credmock.tools.option_checks import UPSTREAM_WAIT_LIMIT, port_number, wait_seconds, whole_number
+from credmock.tools.option_checks import add_upstream_timeout, port_number, whole_number
 
 if TYPE_CHECKING:  # openapi-core loads in 0.1 s: imported when proxying, not by every CLI start
     from credmock.tools.contract import ContractChecker
@@ -290,13 +290,7 @@ def add_proxy_command(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-violations", type=whole_number(1), default=1000, metavar="N", help="violations kept"
     )
-    parser.add_argument(
-        "--timeout",
-        type=wait_seconds(UPSTREAM_WAIT_LIMIT),
-        default=30.0,
-        metavar="SECONDS",
-        help="per upstream request",
-    )
+    add_upstream_timeout(parser, default=30.0)
     parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from credmock.settings import CONTROL_TOKEN_ENV
-from credmock.tools.option_checks import MAIL_WAIT_LIMIT, UPSTREAM_WAIT_LIMIT, wait_seconds
+from credmock.tools.option_checks import MAIL_WAIT_LIMIT, add_upstream_timeout, wait_seconds
 from credmock.tools.verify.model import FAIL, SKIP, SKIP_FAILED, Outcome, VerifyOptions
 from credmock.tools.verify.report import (
     format_table,
@@ -244,11 +244,5 @@ def add_verify_command(subcommands: argparse._SubParsersAction) -> None:
         help="run the probes against an in-process credmock too and list where the answers differ",
     )
     drift.add_argument("--fail-on-drift", action="store_true", help="exit 1 when the answers differ")
-    parser.add_argument(
-        "--timeout",
-        type=wait_seconds(UPSTREAM_WAIT_LIMIT),
-        default=10.0,
-        metavar="SECONDS",
-        help="per request",
-    )
+    add_upstream_timeout(parser, default=10.0)
     parser.set_defaults(run=run_verify_command)
