@@ -175,7 +175,14 @@ class Running:
             env=credmock_environment(**variables),
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._stderr: list[str] = []
+        # Each pipe read by its own thread, and only there (communicate() would read them too).
+        self._readers = [
+            threading.Thread(target=self._read, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
         self.stdout: list[str] = []
         self.url = self.wait_for(banner).group(1)
 
@@ -184,6 +191,17 @@ class Running:
         for line in self.process.stdout:
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        self._stderr.extend(self.process.stderr)
+
+    def _ended(self) -> tuple[int, str]:
+        """The exit status and all of stderr, once the process has ended."""
+        self.process.wait()
+        for reader in self._readers:
+            reader.join(timeout=10)
+        return self.process.returncode, "".join(self._stderr)
 
     def wait_for(self, pattern: re.Pattern[str]) -> re.Match[str]:
         """The first line of stdout from here on that matches ``pattern``."""
@@ -194,8 +212,7 @@ class Running:
                 self.process.kill()
                 pytest.fail(f"credmock printed no line matching {pattern.pattern!r} within 60 s")
             if line is None:
-                _, stderr = self.process.communicate(timeout=10)
-                status = self.process.returncode
+                status, stderr = self._ended()
                 pytest.fail(f"credmock exited with {status} before {pattern.pattern!r}: {stderr}")
             self.stdout.append(line)
             if match := pattern.match(line):
@@ -205,11 +222,10 @@ class Running:
         """Send ``signal_number``; the exit status and everything written to stderr."""
         self.process.send_signal(signal_number)
         try:
-            _, stderr = self.process.communicate(timeout=30)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            _, stderr = self.process.communicate()
-        return self.process.returncode, stderr
+        return self._ended()
 
     def __enter__(self) -> Running:
         return self
