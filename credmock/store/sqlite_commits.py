@@ -45,12 +45,10 @@ class _OpenIndex:
 
     def __init__(self, name: str) -> None:
         self.fd = os.open(name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        try:
+        self.header: mmap.mmap | None = None  # None: shorter than a header, not set up
+        with contextlib.suppress(OSError, ValueError):
             self.header = mmap.mmap(self.fd, 2 * HEADER, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):  # shorter than a header: not set up
-            os.close(self.fd)
-            raise OSError(f"{name} holds no WAL index") from None
-        self.users = 0
+        self.users = 0  # the descriptor stays open until the last of them closes, mapped or not
 
 
 # The WAL indexes open in this process, by (device, inode).
@@ -105,7 +103,8 @@ class CommitMark:
             index.users -= 1
             if index.users == 0:
                 del _OPEN[key]
-                index.header.close()
+                if index.header is not None:
+                    index.header.close()
                 with contextlib.suppress(OSError):
                     os.close(index.fd)
 
