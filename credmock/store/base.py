@@ -255,12 +255,17 @@ class RecentOffset:
         return value
 
 
+# How many access tokens (or values read with them) a process keeps at most, in each of its
+# caches; past it a cache is emptied and filled again, so made-up tokens cannot grow it.
+KEPT_TOKENS = 4096
+
+
 class ParsedAccessTokens:
     """Access tokens as a shared store read them, by their JSON: a token's record never changes
     (it is only added and forgotten), so the same text always gives an equal, frozen AccessToken,
     parsed once while it is in use."""
 
-    KEPT = 4096
+    KEPT = KEPT_TOKENS
 
     def __init__(self) -> None:
         self._tokens: dict[str, AccessToken] = {}

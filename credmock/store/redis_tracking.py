@@ -28,6 +28,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from credmock.store.base import KEPT_TOKENS
+
 logger = logging.getLogger("credmock.store")
 
 INVALIDATIONS = "__redis__:invalidate"
@@ -38,7 +40,7 @@ HEARTBEAT = 1.0
 # After a broken subscription, the next attempt waits this long: a Redis that is down is not
 # hammered, and until the subscription is back every read simply goes to Redis.
 RETRY_AFTER = 1.0
-KEPT = 4096  # values kept at most; past it they are all forgotten and read again
+KEPT = KEPT_TOKENS  # values kept at most; past it they are all forgotten and read again
 
 
 class TrackedKeys:

@@ -33,6 +33,8 @@ import threading
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from credmock.store.base import KEPT_TOKENS
+
 T = TypeVar("T")
 
 HEADER = 48
@@ -115,7 +117,7 @@ class KeptUntilCommit(Generic[T]):
     carries its own mark, so threads keeping and reading at once never pair a value with a mark
     it was not read under."""
 
-    KEPT = 4096  # beyond this many values, all are dropped (an attacker's made-up tokens too)
+    KEPT = KEPT_TOKENS
 
     def __init__(self) -> None:
         self._values: dict[str, tuple[bytes, T]] = {}
